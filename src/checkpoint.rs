@@ -1,0 +1,151 @@
+//! Finds the vision tower inside a `model.safetensors` file and hands its tensors to the model.
+//!
+//! The tower's tensors sit under a prefix that depends on which model saved them —
+//! `vision_model.` (SiglipModel), none (SiglipVisionModel saved by transformers 5),
+//! `vision_tower.vision_model.` or `model.vision_tower.vision_model.` (PaliGemma) — so the prefix is
+//! found from the one tensor every tower has, `embeddings.patch_embedding.weight`. Everything else in
+//! the file (text tower, projector, language model) is ignored and never converted.
+//!
+//! The model's constructors say which tensor of which shape they need; [`Checkpoint`] answers each
+//! request, checking name, shape and dtype, widening f16/bf16 to f32. A request it cannot answer is an
+//! error naming the tensor — never a silent default.
+
+use candle_core::{DType, Device, Shape, Tensor};
+use candle_nn::var_builder::SimpleBackend;
+use candle_nn::{Init, VarBuilder};
+use safetensors::{Dtype, SafeTensors};
+
+use crate::error::{Error, Result};
+
+/// The suffix that identifies a SigLIP vision tower, wherever it sits in the file.
+pub const TOWER_MARKER: &str = "embeddings.patch_embedding.weight";
+
+/// A parsed safetensors file and the prefix of its vision tower.
+pub struct Checkpoint<'a> {
+    tensors: SafeTensors<'a>,
+    prefix: String,
+}
+
+impl<'a> Checkpoint<'a> {
+    /// Parses the header of a safetensors file (whole, or holding only the vision tensors).
+    pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        let tensors = SafeTensors::deserialize(bytes).map_err(|e| Error::Checkpoint(describe(e, bytes.len())))?;
+        let mut towers: Vec<String> = tensors
+            .names()
+            .into_iter()
+            .filter_map(|name| name.strip_suffix(TOWER_MARKER).map(str::to_owned))
+            .collect();
+        towers.sort();
+        let prefix = match towers.len() {
+            1 => towers.remove(0),
+            0 => {
+                let mut names = tensors.names();
+                names.sort();
+                let sample: Vec<String> = names.iter().take(3).map(|s| s.to_string()).collect();
+                return Err(Error::Checkpoint(format!(
+                    "no SigLIP vision tower in this file: no tensor name ends in `{TOWER_MARKER}` \
+                     ({} tensors, e.g. {}). A text-only or non-SigLIP checkpoint cannot be visualised.",
+                    names.len(),
+                    if sample.is_empty() { "none".to_owned() } else { sample.join(", ") },
+                )));
+            }
+            _ => {
+                return Err(Error::Checkpoint(format!(
+                    "several vision towers in this file, under the prefixes {towers:?}; save one tower per file"
+                )))
+            }
+        };
+        Ok(Checkpoint { tensors, prefix })
+    }
+
+    /// Where the tower sits, e.g. `vision_model.` (empty for a bare SiglipVisionModel).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Names (without the prefix) of every tensor of the tower.
+    pub fn tower_tensor_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .tensors
+            .names()
+            .into_iter()
+            .filter_map(|n| n.strip_prefix(self.prefix.as_str()).map(str::to_owned))
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A `VarBuilder` rooted at the tower, producing f32 tensors on the CPU.
+    pub fn var_builder(&'a self) -> VarBuilder<'a> {
+        VarBuilder::from_backend(Box::new(TowerBackend { checkpoint: self }), DType::F32, Device::Cpu)
+    }
+
+    /// One tower tensor (name without prefix), checked against `expected` and widened to f32.
+    /// Errors are plain messages (no backtrace): they are shown to the user as they are.
+    fn tensor(&self, name: &str, expected: &Shape) -> candle_core::Result<Tensor> {
+        let full = format!("{}{name}", self.prefix);
+        let view = self.tensors.tensor(&full).map_err(|_| {
+            candle_core::Error::Msg(format!(
+                "tensor `{full}` is missing; the config asks for it with shape {expected:?}. \
+                 Is config.json the one that belongs to this checkpoint?"
+            ))
+        })?;
+        if view.shape() != expected.dims() {
+            return Err(candle_core::Error::Msg(format!(
+                "tensor `{full}` has shape {:?}, but config.json implies {:?}; \
+                 the config and the weights belong to different models",
+                view.shape(),
+                expected.dims()
+            )));
+        }
+        let dtype = match view.dtype() {
+            Dtype::F32 => DType::F32,
+            Dtype::F16 => DType::F16,
+            Dtype::BF16 => DType::BF16,
+            other => {
+                return Err(candle_core::Error::Msg(format!(
+                    "tensor `{full}` is stored as {other:?}; only F32, F16 and BF16 weights are supported"
+                )))
+            }
+        };
+        Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)?.to_dtype(DType::F32)
+    }
+}
+
+/// Rewrites the safetensors crate's errors into advice.
+fn describe(error: safetensors::SafeTensorError, file_len: usize) -> String {
+    use safetensors::SafeTensorError as E;
+    match error {
+        E::HeaderTooSmall => format!("the file is {file_len} bytes, too short to be safetensors (truncated download?)"),
+        E::HeaderTooLarge | E::InvalidHeaderLength => format!(
+            "its header length does not fit in the {file_len}-byte file: the file is truncated or not safetensors"
+        ),
+        E::InvalidHeader(_) => "its header is not UTF-8 text: is this really a .safetensors file?".to_owned(),
+        E::InvalidHeaderDeserialization(e) => {
+            format!("its header cannot be read ({e}): the file is damaged, not safetensors, or uses an unknown dtype")
+        }
+        E::MetadataIncompleteBuffer => format!(
+            "the tensors' data runs past the end of the {file_len}-byte file: the download is truncated; fetch it again"
+        ),
+        other => format!("{other}; the file is damaged or not safetensors"),
+    }
+}
+
+/// Serves the model's tensor requests from a [`Checkpoint`].
+struct TowerBackend<'a> {
+    checkpoint: &'a Checkpoint<'a>,
+}
+
+impl SimpleBackend for TowerBackend<'_> {
+    fn get(&self, shape: Shape, name: &str, _: Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
+        self.checkpoint.tensor(name, &shape)?.to_dtype(dtype)?.to_device(dev)
+    }
+
+    fn get_unchecked(&self, name: &str, _dtype: DType, _dev: &Device) -> candle_core::Result<Tensor> {
+        Err(candle_core::Error::Msg(format!("tensor `{name}` was requested without a shape to check")))
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.checkpoint.tensors.tensor(&format!("{}{name}", self.checkpoint.prefix)).is_ok()
+    }
+}

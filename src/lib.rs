@@ -1,0 +1,23 @@
+//! siglip-lens: Google's SigLIP vision encoder exactly as Hugging Face transformers computes it,
+//! returning the whole trace — every hidden state, every attention map, the pooling head's probe
+//! attention — for native use and, compiled to WebAssembly, for the page in `www/`.
+//!
+//! - [`config`]: `config.json` and `preprocessor_config.json` in every hub layout, and the presets.
+//! - [`checkpoint`]: finds the tower inside `model.safetensors` and checks every tensor.
+//! - [`preprocess`]: image → pixel values, as `SiglipImageProcessor` (PIL path) does.
+//! - [`model`]: the tower, one module per transformers class, and its [`VisionTrace`].
+
+pub mod checkpoint;
+pub mod config;
+pub mod error;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod image_file;
+pub mod model;
+pub mod preprocess;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use config::{PreprocessConfig, Preset, Resample, VisionConfig, PRESETS};
+pub use error::{Error, Result};
+pub use model::{SiglipVisionModel, VisionTrace};
+pub use preprocess::{preprocess, Preprocessed, Rgb8, Rgba8};

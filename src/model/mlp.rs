@@ -1,0 +1,43 @@
+//! The position-wise feed-forward network of every block (and of the pooling head).
+//!
+//! Reference: `SiglipMLP` in
+//! <https://github.com/huggingface/transformers/blob/v4.57.1/src/transformers/models/siglip/modeling_siglip.py#L393>
+
+use candle_core::{Module, Result, Tensor};
+use candle_nn::{linear, Linear, VarBuilder};
+
+use crate::config::{Activation, VisionConfig};
+
+#[derive(Debug, Clone)]
+pub struct SiglipMLP {
+    fc1: Linear,
+    fc2: Linear,
+    activation: Activation,
+}
+
+impl SiglipMLP {
+    pub fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            fc1: linear(cfg.hidden_size, cfg.intermediate_size, vb.pp("fc1"))?,
+            fc2: linear(cfg.intermediate_size, cfg.hidden_size, vb.pp("fc2"))?,
+            activation: cfg.hidden_act,
+        })
+    }
+
+    /// (b, n, d) → (b, n, d) through (b, n, intermediate).
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let hidden = self.activation.forward(&self.fc1.forward(xs)?)?; // (b, n, intermediate)
+        self.fc2.forward(&hidden)
+    }
+}
+
+impl Module for Activation {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        match self {
+            Activation::GeluPytorchTanh => xs.gelu(), // candle's `gelu` is the tanh approximation
+            Activation::Gelu => xs.gelu_erf(),
+            Activation::QuickGelu => xs * candle_nn::ops::sigmoid(&(xs * 1.702)?)?,
+            Activation::Relu => xs.relu(),
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! The SigLIP vision tower, one file per transformers class, and the trace its forward returns.
+//!
+//! Reference: `SiglipVisionTransformer` and `SiglipVisionModel` in
+//! <https://github.com/huggingface/transformers/blob/v4.57.1/src/transformers/models/siglip/modeling_siglip.py#L640>
+
+mod attention;
+mod embeddings;
+mod encoder;
+mod head;
+mod layer;
+mod mlp;
+
+pub use attention::SiglipAttention;
+pub use embeddings::SiglipVisionEmbeddings;
+pub use encoder::{EncoderTrace, SiglipEncoder};
+pub use head::SiglipMultiheadAttentionPoolingHead;
+pub use layer::SiglipEncoderLayer;
+pub use mlp::SiglipMLP;
+
+use candle_core::{Module, Result, Tensor};
+use candle_nn::{layer_norm, LayerNorm, VarBuilder};
+
+use crate::checkpoint::Checkpoint;
+use crate::config::VisionConfig;
+use crate::error::{self, Error};
+
+/// Everything the tower computed for a batch of images.
+#[derive(Debug, Clone)]
+pub struct VisionTrace {
+    /// (b, n, d), after `post_layernorm`.
+    pub last_hidden_state: Tensor,
+    /// L + 1 tensors (b, n, d): the embeddings, then each block's output (before `post_layernorm`).
+    pub hidden_states: Vec<Tensor>,
+    /// L tensors (b, heads, n, n) of softmax probabilities; row `q` is where patch `q` looks.
+    pub attentions: Vec<Tensor>,
+    /// (b, d), when the checkpoint has a pooling head.
+    pub pooler_output: Option<Tensor>,
+    /// (b, heads, n): where the pooling head's probe looks, when there is a head.
+    pub head_attention: Option<Tensor>,
+}
+
+/// `SiglipVisionTransformer`: embeddings → encoder → post-LayerNorm → optional pooling head.
+#[derive(Debug, Clone)]
+pub struct SiglipVisionTransformer {
+    embeddings: SiglipVisionEmbeddings,
+    encoder: SiglipEncoder,
+    post_layernorm: LayerNorm,
+    head: Option<SiglipMultiheadAttentionPoolingHead>,
+}
+
+impl SiglipVisionTransformer {
+    pub fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            embeddings: SiglipVisionEmbeddings::new(cfg, vb.pp("embeddings"))?,
+            encoder: SiglipEncoder::new(cfg, vb.pp("encoder"))?,
+            post_layernorm: layer_norm(cfg.hidden_size, cfg.layer_norm_eps, vb.pp("post_layernorm"))?,
+            head: match cfg.vision_use_head {
+                true => Some(SiglipMultiheadAttentionPoolingHead::new(cfg, vb.pp("head"))?),
+                false => None,
+            },
+        })
+    }
+
+    /// (b, c, h, w) pixel values → the whole trace.
+    pub fn forward(&self, pixel_values: &Tensor) -> Result<VisionTrace> {
+        let embeddings = self.embeddings.forward(pixel_values)?; // (b, n, d)
+        let EncoderTrace { hidden_states, attentions } = self.encoder.forward(&embeddings)?;
+        let last_hidden_state = self.post_layernorm.forward(&hidden_states[hidden_states.len() - 1])?;
+        let (pooler_output, head_attention) = match &self.head {
+            Some(head) => head.forward(&last_hidden_state).map(|(p, a)| (Some(p), Some(a)))?,
+            None => (None, None),
+        };
+        Ok(VisionTrace { last_hidden_state, hidden_states, attentions, pooler_output, head_attention })
+    }
+}
+
+/// `SiglipVisionModel`: the tower and the configuration it was built from.
+#[derive(Debug, Clone)]
+pub struct SiglipVisionModel {
+    config: VisionConfig,
+    vision_model: SiglipVisionTransformer,
+}
+
+impl SiglipVisionModel {
+    pub fn new(config: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+        Ok(Self { config: config.clone(), vision_model: SiglipVisionTransformer::new(config, vb)? })
+    }
+
+    /// Builds the tower from a safetensors file, checking every tensor against `config`.
+    pub fn from_safetensors(config: &VisionConfig, bytes: &[u8]) -> error::Result<Self> {
+        let checkpoint = Checkpoint::parse(bytes)?;
+        Self::new(config, checkpoint.var_builder()).map_err(|e| match error::without_backtrace(e) {
+            candle_core::Error::Msg(message) => Error::Checkpoint(message),
+            other => Error::Candle(other),
+        })
+    }
+
+    pub fn config(&self) -> &VisionConfig {
+        &self.config
+    }
+
+    pub fn embeddings(&self) -> &SiglipVisionEmbeddings {
+        &self.vision_model.embeddings
+    }
+
+    /// (b, c, h, w) pixel values at the configured size → the whole trace.
+    pub fn forward(&self, pixel_values: &Tensor) -> error::Result<VisionTrace> {
+        let c = &self.config;
+        let expected = [c.num_channels, c.image_size, c.image_size];
+        match pixel_values.dims() {
+            [_, rest @ ..] if rest == expected => Ok(self.vision_model.forward(pixel_values)?),
+            dims => Err(Error::Image(format!(
+                "pixel_values have shape {dims:?}; this model takes [batch, {}, {}, {}]",
+                c.num_channels, c.image_size, c.image_size
+            ))),
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! The forward against transformers' outputs, for every checkpoint layout and dtype.
+
+mod common;
+
+use common::{assert_abs, assert_rel, fixtures, load_model, load_tensors, TestResult};
+
+/// Hidden states and pooled output: relative to the tensor's largest magnitude.
+const HIDDEN_TOLERANCE: f32 = 1e-4;
+/// Attention probabilities: absolute.
+const ATTENTION_TOLERANCE: f32 = 1e-5;
+
+fn check_against_reference(name: &str, expect_head: bool) -> TestResult {
+    let dir = fixtures().join("models").join(name);
+    let loaded = load_model(&dir)?;
+    let reference = load_tensors(&dir.join("reference.safetensors"))?;
+    let trace = loaded.model.forward(&reference["pixel_values"])?;
+    let layers = loaded.config.num_hidden_layers;
+    assert_eq!(trace.hidden_states.len(), layers + 1);
+    assert_eq!(trace.attentions.len(), layers);
+
+    let mut worst_hidden = assert_rel(
+        "last_hidden_state",
+        &trace.last_hidden_state,
+        &reference["last_hidden_state"],
+        HIDDEN_TOLERANCE,
+    )?;
+    for (i, ours) in trace.hidden_states.iter().enumerate() {
+        let key = format!("hidden_states.{i}");
+        worst_hidden =
+            worst_hidden.max(assert_rel(&key, ours, &reference[&key], HIDDEN_TOLERANCE)?);
+    }
+    let mut worst_attention = 0f32;
+    for (i, ours) in trace.attentions.iter().enumerate() {
+        let key = format!("attentions.{i}");
+        worst_attention = worst_attention.max(assert_abs(
+            &key,
+            ours,
+            &reference[&key],
+            ATTENTION_TOLERANCE,
+        )?);
+    }
+    match (&trace.pooler_output, &trace.head_attention) {
+        (Some(pooled), Some(head)) => {
+            assert!(expect_head, "{name} should have no head");
+            worst_hidden = worst_hidden.max(assert_rel(
+                "pooler_output",
+                pooled,
+                &reference["pooler_output"],
+                HIDDEN_TOLERANCE,
+            )?);
+            worst_attention = worst_attention.max(assert_abs(
+                "head_attention",
+                head,
+                &reference["head_attention"],
+                ATTENTION_TOLERANCE,
+            )?);
+        }
+        _ => assert!(
+            !expect_head && !reference.contains_key("pooler_output"),
+            "{name}: head outputs missing"
+        ),
+    }
+    println!("{name}: worst hidden/pooled rel diff {worst_hidden:.2e}, worst attention abs diff {worst_attention:.2e}");
+    Ok(())
+}
+
+#[test]
+fn siglip_model_layout_f32() -> TestResult {
+    check_against_reference("siglip", true)
+}
+
+#[test]
+fn bare_vision_model_bf16_with_remainder_pixels() -> TestResult {
+    check_against_reference("vision-bf16", true)
+}
+
+#[test]
+fn paligemma_layout_f16_without_head() -> TestResult {
+    check_against_reference("paligemma-f16", false)
+}
+
+#[test]
+fn demo_checkpoint_matches_its_reference() -> TestResult {
+    let loaded =
+        load_model(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models/demo"))?;
+    let reference = load_tensors(&fixtures().join("demo-reference.safetensors"))?;
+    let pixels = load_tensors(&fixtures().join("preprocess.safetensors"))?;
+    let trace = loaded.model.forward(&pixels["large.3.224"])?;
+    assert_rel(
+        "last_hidden_state",
+        &trace.last_hidden_state,
+        &reference["last_hidden_state"],
+        HIDDEN_TOLERANCE,
+    )?;
+    assert_rel(
+        "hidden_states.2",
+        &trace.hidden_states[2],
+        &reference["hidden_states.2"],
+        HIDDEN_TOLERANCE,
+    )?;
+    assert_abs(
+        "attentions.3",
+        &trace.attentions[3],
+        &reference["attentions.3"],
+        ATTENTION_TOLERANCE,
+    )?;
+    assert_rel(
+        "pooler_output",
+        trace.pooler_output.as_ref().ok_or("no head")?,
+        &reference["pooler_output"],
+        HIDDEN_TOLERANCE,
+    )?;
+    assert_abs(
+        "head_attention",
+        trace.head_attention.as_ref().ok_or("no head")?,
+        &reference["head_attention"],
+        ATTENTION_TOLERANCE,
+    )?;
+    Ok(())
+}
+
+#[test]
+fn batch_of_two_gives_each_image_its_own_trace() -> TestResult {
+    let dir = fixtures().join("models").join("siglip");
+    let loaded = load_model(&dir)?;
+    let reference = load_tensors(&dir.join("reference.safetensors"))?;
+    let pixels = &reference["pixel_values"];
+    let flipped = pixels.flip(&[3])?;
+    let batch = candle_core::Tensor::cat(&[pixels, &flipped], 0)?;
+    let trace = loaded.model.forward(&batch)?;
+    assert_rel(
+        "batch[0]",
+        &trace.last_hidden_state.get(0)?.unsqueeze(0)?,
+        &reference["last_hidden_state"],
+        HIDDEN_TOLERANCE,
+    )?;
+    let alone = loaded.model.forward(&flipped)?;
+    assert_rel(
+        "batch[1]",
+        &trace.attentions[1].get(1)?.unsqueeze(0)?,
+        &alone.attentions[1],
+        1e-6,
+    )?;
+    Ok(())
+}
+
+/// google/siglip-base-patch16-224's shape (12 layers, 768 wide, 196 patches), random weights.
+/// Too large to commit: `tools/make_fixtures.py --base224 tools/out/base224` writes it, then
+/// `SIGLIP_BASE224=tools/out/base224 cargo test --release --test model -- --ignored --nocapture`.
+#[test]
+#[ignore = "needs tools/make_fixtures.py --base224 (344 MB); see the doc comment"]
+fn base224_real_shape() -> TestResult {
+    let dir = std::path::PathBuf::from(
+        std::env::var("SIGLIP_BASE224").map_err(|_| "set SIGLIP_BASE224")?,
+    );
+    let loaded = load_model(&dir)?;
+    let reference = load_tensors(&dir.join("reference.safetensors"))?;
+    let mut times = Vec::new();
+    let mut trace = None;
+    for _ in 0..5 {
+        let start = std::time::Instant::now();
+        trace = Some(loaded.model.forward(&reference["pixel_values"])?);
+        times.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    let trace = trace.ok_or("no run")?;
+    let mut worst = (0f32, 0f32);
+    for (i, ours) in trace.hidden_states.iter().enumerate() {
+        let key = format!("hidden_states.{i}");
+        worst.0 = worst.0.max(assert_rel(&key, ours, &reference[&key], 5e-4)?);
+    }
+    worst.0 = worst.0.max(assert_rel(
+        "last_hidden_state",
+        &trace.last_hidden_state,
+        &reference["last_hidden_state"],
+        5e-4,
+    )?);
+    for (i, ours) in trace.attentions.iter().enumerate() {
+        let key = format!("attentions.{i}");
+        worst.1 = worst.1.max(assert_abs(&key, ours, &reference[&key], 1e-4)?);
+    }
+    let pooled = trace.pooler_output.as_ref().ok_or("no head")?;
+    worst.0 = worst.0.max(assert_rel(
+        "pooler_output",
+        pooled,
+        &reference["pooler_output"],
+        5e-4,
+    )?);
+    let head = trace.head_attention.as_ref().ok_or("no head")?;
+    worst.1 = worst.1.max(assert_abs(
+        "head_attention",
+        head,
+        &reference["head_attention"],
+        1e-4,
+    )?);
+    println!("base-224: worst hidden rel {:.2e}, worst attention abs {:.2e}; forward median {:.0} ms (runs {times:.0?})", worst.0, worst.1, times[2]);
+    Ok(())
+}
