@@ -24,9 +24,9 @@ pub struct VisionConfig {
     pub num_attention_heads: usize,
     #[serde(default = "num_channels")]
     pub num_channels: usize,
-    #[serde(default = "image_size")]
+    #[serde(default = "image_size", deserialize_with = "square")]
     pub image_size: usize,
-    #[serde(default = "patch_size")]
+    #[serde(default = "patch_size", deserialize_with = "square")]
     pub patch_size: usize,
     #[serde(default = "hidden_act")]
     pub hidden_act: Activation,
@@ -35,6 +35,21 @@ pub struct VisionConfig {
     /// PaliGemma's towers have no pooling head; SigLIP's do (transformers treats a missing field as true).
     #[serde(default = "vision_use_head")]
     pub vision_use_head: bool,
+}
+
+/// transformers allows `image_size` / `patch_size` as a number or an `[h, w]` pair; we take squares.
+fn square<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<usize, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Side {
+        One(usize),
+        Pair([usize; 2]),
+    }
+    match Side::deserialize(deserializer)? {
+        Side::One(n) => Ok(n),
+        Side::Pair([h, w]) if h == w => Ok(h),
+        Side::Pair([h, w]) => Err(serde::de::Error::custom(format!("non-square sizes ({h} × {w}) are not supported"))),
+    }
 }
 
 fn hidden_size() -> usize {
@@ -114,8 +129,9 @@ impl VisionConfig {
             }
             Some(_) => return Err(Error::Config("`vision_config` in config.json must be an object".into())),
         };
-        let config: VisionConfig = serde_json::from_value(vision)
-            .map_err(|e| Error::Config(format!("config.json: {e}")))?;
+        let config: VisionConfig = serde_path_to_error::deserialize(vision).map_err(|e| {
+            Error::Config(format!("config.json: `{}`: {}", e.path(), e.inner()))
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -278,7 +294,7 @@ impl PreprocessConfig {
         }
         if let Some(size) = raw.size {
             config.size = parse_size(&size).ok_or_else(|| {
-                fail(format!("`size` {size} must be {{\"height\": h, \"width\": w}}, {{\"shortest_edge\": s}} or a number"))
+                fail(format!("`size` {size} must be {{\"height\": h, \"width\": w}} or a number (fixed-resolution SigLIP)"))
             })?;
         }
         if let Some(code) = raw.resample {
@@ -319,11 +335,8 @@ fn parse_size(value: &serde_json::Value) -> Option<(usize, usize)> {
         return Some((n, n));
     }
     let object = value.as_object()?;
-    match (object.get("height"), object.get("width"), object.get("shortest_edge")) {
-        (Some(h), Some(w), _) => Some((as_usize(h)?, as_usize(w)?)),
-        (_, _, Some(s)) => as_usize(s).map(|s| (s, s)),
-        _ => None,
-    }
+    // An aspect-preserving `shortest_edge` is not a fixed-resolution SigLIP setting: refused.
+    Some((as_usize(object.get("height")?)?, as_usize(object.get("width")?)?))
 }
 
 /// A public fixed-resolution SigLIP tower, by its hub id.

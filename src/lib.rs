@@ -7,6 +7,7 @@
 //! - [`preprocess`]: image → pixel values, as `SiglipImageProcessor` (PIL path) does.
 //! - [`model`]: the tower, one module per transformers class, and its [`VisionTrace`].
 
+pub mod analysis;
 pub mod checkpoint;
 pub mod config;
 pub mod error;

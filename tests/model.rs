@@ -1,5 +1,7 @@
 //! The forward against transformers' outputs, for every checkpoint layout and dtype.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use common::{assert_abs, assert_rel, fixtures, load_model, load_tensors, TestResult};

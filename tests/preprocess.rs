@@ -1,5 +1,7 @@
 //! Preprocessing against SiglipImageProcessorPil: decoding, compositing, PIL's filters, normalising.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use common::{fixtures, load_tensors, max_abs_diff, TestResult};

@@ -123,7 +123,7 @@ def save_checkpoint(model, directory: Path, dtype: torch.dtype, image_processor,
     for extra in directory.iterdir():
         if extra.name == "generation_config.json":
             extra.unlink()
-    print(f"wrote {directory.relative_to(ROOT)} ({dtype}, {sum(p.numel() for p in vision.parameters())} vision params)")
+    print(f"wrote {directory} ({dtype}, {sum(p.numel() for p in vision.parameters())} vision params)")
 
 
 def make_images() -> dict:
