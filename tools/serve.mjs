@@ -10,23 +10,27 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import handler from 'serve-handler';
 
-const WWW = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'www');
+export const WWW = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'www') + path.sep;
 
-const HEADERS = [
+/** Cross-origin isolation (for wasm threads), and no HTTP caching: the page keeps weights in the Cache API. */
+export const HEADERS = [
   { key: 'Cross-Origin-Opener-Policy', value: 'same-origin' },
   { key: 'Cross-Origin-Embedder-Policy', value: 'require-corp' },
-  { key: 'Cache-Control', value: 'no-cache' },
+  { key: 'Cache-Control', value: 'no-store' },
 ];
 
-export function start(port = 0, root = WWW) {
-  const server = http.createServer((request, response) =>
-    handler(request, response, {
-      public: root,
-      cleanUrls: false,
-      directoryListing: false,
-      headers: [{ source: '**', headers: HEADERS }],
-    }),
-  );
+/** Answers one request from www/ (MIME types, Range, 404s: serve-handler's). */
+export function serveFile(request, response) {
+  return handler(request, response, {
+    public: WWW,
+    cleanUrls: false,
+    directoryListing: false,
+    headers: [{ source: '**', headers: HEADERS }],
+  });
+}
+
+export function start(port = 0) {
+  const server = http.createServer(serveFile);
   return new Promise((resolve) => {
     server.listen(port, '127.0.0.1', () => {
       const url = `http://127.0.0.1:${server.address().port}/`;

@@ -1,0 +1,433 @@
+// Wiring: page state (one object, mirrored in the URL hash), the model and image inputs, the tabs,
+// and the worker conversation. Views draw themselves; this file only tells them when.
+//
+// Scripting API (used by the page tests, fine for your own scripts):
+//   window.siglipLens.request(method, ...args) -> Promise<TypedArray>   e.g. request("attentionRow", 0, 2, 97)
+//   window.siglipLens.set({view, layer, block, head, patch, fusion, probeHead, cmap}) -> Promise (resolves once redrawn)
+//   window.siglipLens.state, .info, .timings                            read-only copies
+// Automation: index.html?model=<hub id or folder URL>&image=<URL>; <html data-state> goes
+// loading-model -> ready -> running -> done, or error (message in the role="alert" element).
+
+import { createClient } from "./client.js";
+import { decodeImage, fetchImage, firstImage } from "./image.js";
+import { setSeen, setMarks } from "./figure.js";
+import { formatBytes } from "./colormap.js";
+import { el } from "./dom.js";
+import * as seenPanel from "./views/seen.js";
+import * as embeddingsView from "./views/embeddings.js";
+import * as attentionView from "./views/attention.js";
+import * as rolloutView from "./views/rollout.js";
+import * as probeView from "./views/probe.js";
+import * as headStatsView from "./views/headstats.js";
+import * as paramsView from "./views/params.js";
+
+const $ = (id) => document.getElementById(id);
+const dom = {
+  alert: $("alert"), banner: $("untrained-banner"), preset: $("preset"), spec: $("model-spec"), load: $("load-model"),
+  modelFiles: $("model-files"), progress: $("progress"), progressBar: $("progress-bar"), progressText: $("progress-text"),
+  cancel: $("cancel"), facts: $("facts"), cache: $("cache"), cacheList: $("cache-list"), cacheClear: $("cache-clear"),
+  imageFile: $("image-file"), samples: $("samples"), opacity: $("opacity"), cmap: $("cmap"), grid: $("grid"),
+  selection: $("selection"), tabs: $("tabs"), viewSlot: $("view-slot"),
+  steps: { resize: $("step-resize"), patches: $("step-patches"), vectors: $("step-vectors"), blocks: $("step-blocks"), pool: $("step-pool") },
+};
+
+const DEMO = "models/demo/";
+const SAMPLES = [
+  ["samples/scene.png", "Landscape"],
+  ["samples/shapes.png", "Shapes"],
+  ["samples/checker.png", "Checkerboard"],
+  ["samples/tall.png", "Tall (gets squashed)"],
+];
+
+const client = createClient(new URL("worker.js", import.meta.url));
+
+/** Everything the pictures depend on; the URL hash mirrors it. */
+let state = { model: null, image: null, view: "embeddings", layer: 0, block: 1, head: 0, patch: -1, fusion: "mean", probeHead: "mean", cmap: "viridis" };
+let info = null; // model facts from the worker, plus the current trace's timings
+let traceReady = false;
+let current = null; // {rgba: ImageData, bitmap, name, url} of the image the trace was run on
+let pending = null; // an image waiting for a model
+let hovered = -1;
+const timings = {};
+
+// ---- phases, errors ---------------------------------------------------------------------------
+
+function setPhase(phase) {
+  document.documentElement.dataset.state = phase;
+}
+
+function showError(message) {
+  dom.alert.textContent = message;
+  dom.alert.hidden = false;
+  setPhase("error");
+}
+
+function clearError() {
+  dom.alert.textContent = "";
+  dom.alert.hidden = true;
+}
+
+// ---- URL hash ---------------------------------------------------------------------------------
+
+const NUMBER_KEYS = ["layer", "block", "patch"];
+
+function parseHash(hash) {
+  const params = new URLSearchParams(hash.replace(/^#/, ""));
+  const out = {};
+  for (const key of ["model", "image", "view", "fusion", "cmap"]) if (params.has(key)) out[key] = params.get(key);
+  for (const key of NUMBER_KEYS) if (params.has(key) && Number.isInteger(Number(params.get(key)))) out[key] = Number(params.get(key));
+  for (const [key, name] of [["head", "head"], ["probe", "probeHead"]]) {
+    const v = params.get(key);
+    if (v === "mean" || v === "max") out[name] = v;
+    else if (v !== null && Number.isInteger(Number(v))) out[name] = Number(v);
+  }
+  return out;
+}
+
+function writeHash() {
+  const params = new URLSearchParams();
+  if (state.model) params.set("model", state.model);
+  if (state.image) params.set("image", state.image);
+  params.set("view", state.view);
+  for (const key of NUMBER_KEYS) params.set(key, String(state[key]));
+  params.set("head", String(state.head));
+  params.set("probe", String(state.probeHead));
+  params.set("fusion", state.fusion);
+  params.set("cmap", state.cmap);
+  const hash = `#${params}`;
+  if (location.hash !== hash) history.replaceState(null, "", hash);
+}
+
+/** Keeps every index inside the loaded model's ranges. */
+function clampState() {
+  if (!info) return;
+  const clampInt = (v, lo, hi, fallback) => (Number.isInteger(v) && v >= lo && v <= hi ? v : fallback);
+  const centre = Math.floor(info.gridSize / 2) * info.gridSize + Math.floor(info.gridSize / 2);
+  state.patch = clampInt(state.patch, 0, info.numPatches - 1, centre);
+  state.layer = clampInt(state.layer, 0, info.numLayers, info.numLayers);
+  state.block = clampInt(state.block, 1, info.numLayers, 1);
+  if (!(state.head === "mean" || state.head === "max")) state.head = clampInt(state.head, 0, info.numHeads - 1, 0);
+  if (state.probeHead !== "mean") state.probeHead = clampInt(state.probeHead, 0, info.numHeads - 1, "mean");
+  if (!["mean", "max", "min"].includes(state.fusion)) state.fusion = "mean";
+  if (!["viridis", "magma"].includes(state.cmap)) state.cmap = "viridis";
+  if (!views.has(state.view) || (views.get(state.view).available && !views.get(state.view).available(info))) state.view = "embeddings";
+}
+
+// ---- views ------------------------------------------------------------------------------------
+
+const ctx = {
+  query: (method, ...args) => client.query(method, ...args),
+  set: (partial) => set(partial),
+  hover: (p) => hover(p),
+  get info() {
+    return info;
+  },
+};
+const seen = seenPanel.create(ctx, document.querySelector(".panel.input"));
+const views = new Map(
+  [embeddingsView, attentionView, rolloutView, probeView, headStatsView, paramsView].map((module) => {
+    const view = module.create(ctx);
+    return [view.id, view];
+  }),
+);
+const tabs = new Map();
+for (const view of views.values()) {
+  const tab = el("button", { type: "button", textContent: view.label });
+  tab.setAttribute("role", "tab");
+  tab.dataset.tab = view.id;
+  tab.addEventListener("click", () => set({ view: view.id }));
+  dom.tabs.append(tab);
+  dom.viewSlot.append(view.root);
+  tabs.set(view.id, tab);
+}
+
+function showActiveTab() {
+  for (const [id, view] of views) {
+    const active = id === state.view;
+    view.root.hidden = !active;
+    tabs.get(id).setAttribute("aria-selected", String(active));
+    tabs.get(id).hidden = Boolean(info && view.available && !view.available(info));
+  }
+}
+
+let chain = Promise.resolve();
+/** Redraws the active view from the current state; calls are queued so draws never interleave. */
+function render() {
+  chain = chain.then(drawNow).catch((error) => showError(`Could not draw the view: ${error.message}`));
+  return chain;
+}
+
+async function drawNow() {
+  clampState();
+  writeHash();
+  showActiveTab();
+  dom.cmap.value = state.cmap;
+  setMarks({ selected: state.patch, hovered }); // also draws marks of figures just made visible
+  if (!info) return;
+  const { row, col } = { row: Math.floor(state.patch / info.gridSize), col: state.patch % info.gridSize };
+  dom.selection.textContent = `Selected patch ${state.patch} (row ${row}, column ${col})`;
+  seen.showPatch(hovered >= 0 ? hovered : state.patch, state.patch);
+  const view = views.get(state.view);
+  if (view.needsTrace !== false && !traceReady) return;
+  const started = performance.now();
+  await view.render(state);
+  timings.redraw = performance.now() - started;
+  showFacts();
+}
+
+function set(partial) {
+  state = { ...state, ...partial };
+  return render();
+}
+
+function hover(p) {
+  if (p === hovered) return;
+  hovered = p;
+  setMarks({ hovered: p });
+  if (info) seen.showPatch(p >= 0 ? p : state.patch, state.patch);
+}
+
+// ---- model ------------------------------------------------------------------------------------
+
+function isDemo(spec) {
+  try {
+    return new URL(spec, location.href).href === new URL(DEMO, location.href).href;
+  } catch {
+    return false;
+  }
+}
+
+async function loadModel(source) {
+  clearError();
+  setPhase("loading-model");
+  const started = performance.now();
+  showProgress({ phase: "config", done: 0, total: 0 }, started);
+  dom.load.disabled = true;
+  try {
+    const result = await client.request("load", { source }, { onProgress: (p) => showProgress(p, started) });
+    info = result;
+    traceReady = false;
+    state.model = source.kind === "url" ? source.spec : null;
+    document.body.dataset.untrained = String(source.kind === "url" && isDemo(source.spec));
+    dom.banner.hidden = document.body.dataset.untrained !== "true";
+    Object.assign(timings, { download: result.downloadMs, load: result.loadMs, preprocess: null, forward: null });
+    clampState();
+    for (const view of views.values()) view.setup(info);
+    describePipeline();
+    showFacts();
+    refreshCache();
+    setPhase("ready");
+    const image = pending ?? current;
+    pending = null;
+    if (image) await runImage(image);
+    else await render();
+  } catch (error) {
+    showError(`Could not load the model: ${error.message}.${info ? " The previous model is still loaded." : ""}`);
+  } finally {
+    dom.progress.hidden = true;
+    dom.load.disabled = false;
+  }
+}
+
+let weightsStart = 0;
+function showProgress(p, started) {
+  dom.progress.hidden = false;
+  if (p.phase === "cache") {
+    dom.progressBar.removeAttribute("value");
+    dom.progressText.textContent = "reading the weights from the browser cache…";
+    return;
+  }
+  if (!p.total) {
+    dom.progressBar.removeAttribute("value");
+    dom.progressText.textContent = "reading the config and the weights' header…";
+    weightsStart = performance.now();
+    return;
+  }
+  if (p.done === 0) weightsStart = performance.now();
+  dom.progressBar.value = p.done / p.total;
+  const seconds = (performance.now() - weightsStart) / 1000;
+  const rate = p.done / Math.max(seconds, 1e-3);
+  const left = p.done > 0 ? Math.ceil((p.total - p.done) / rate) : null;
+  dom.progressText.textContent = `${p.phase}: ${formatBytes(p.done)} / ${formatBytes(p.total)}` + (left === null ? "" : ` · ${left} s left`);
+  void started;
+}
+
+function describePipeline() {
+  const i = info;
+  dom.steps.resize.textContent = `to ${i.imageSize} × ${i.imageSize} px (${i.resample})`;
+  dom.steps.patches.textContent = `${i.gridSize} × ${i.gridSize} = ${i.numPatches} patches of ${i.patchSize} × ${i.patchSize} px`;
+  dom.steps.vectors.textContent = `each patch → a vector of ${i.hiddenSize} numbers, + its position`;
+  dom.steps.blocks.textContent = `${i.numLayers} blocks × ${i.numHeads} heads mix the ${i.numPatches} vectors`;
+  dom.steps.pool.textContent = i.hasHead ? `a learned probe attends over all patches → one ${i.hiddenSize}-d vector` : "this tower has no pooling head";
+}
+
+function ms(v) {
+  return v == null ? "—" : v < 10 ? `${v.toFixed(1)} ms` : v < 10_000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(1)} s`;
+}
+
+function showFacts() {
+  if (!info) return;
+  const rows = [
+    ["Model", `${info.id}${document.body.dataset.untrained === "true" ? " (untrained demo)" : ""}`],
+    ["Size", `${(info.numParameters / 1e6).toFixed(info.numParameters < 1e7 ? 2 : 1)} M parameters · vision weights ${formatBytes(info.weightBytes)}`],
+    ["Download", info.fromCache ? `from the browser cache (${ms(timings.download)})` : `${ms(timings.download)} · ${formatBytes(info.fetchedBytes)} fetched${info.ranged ? " with Range requests" : ""}`],
+    ["Load", ms(timings.load)],
+    ["Preprocess", ms(timings.preprocess)],
+    ["Forward", ms(timings.forward)],
+    ["Last redraw", ms(timings.redraw)],
+  ];
+  dom.facts.replaceChildren(...rows.map(([k, v]) => el("div", {}, [el("dt", { textContent: k }), el("dd", { textContent: v })])));
+}
+
+async function refreshCache() {
+  try {
+    const entries = await client.request("cache-list");
+    dom.cacheList.replaceChildren(
+      ...(entries.length ? entries.map((e) => el("li", { textContent: `${e.url} — ${formatBytes(e.bytes)}` })) : [el("li", { textContent: "nothing cached yet" })]),
+    );
+  } catch (error) {
+    dom.cacheList.replaceChildren(el("li", { textContent: `cache unavailable: ${error.message}` }));
+  }
+}
+
+// ---- image ------------------------------------------------------------------------------------
+
+async function setImage(getImage, name, url = null) {
+  let image;
+  try {
+    const decoded = await getImage();
+    image = { ...decoded, name, url };
+  } catch (error) {
+    showError(`Could not read the image: ${error.message}`);
+    return;
+  }
+  if (!info) {
+    pending = image;
+    seen.showOriginal(image.bitmap, name);
+    return;
+  }
+  await runImage(image);
+}
+
+async function runImage(image) {
+  clearError();
+  setPhase("running");
+  const copy = new Uint8ClampedArray(image.rgba.data);
+  try {
+    const result = await client.request("run", { rgba: copy.buffer, width: image.rgba.width, height: image.rgba.height }, { transfer: [copy.buffer] });
+    current = image;
+    state.image = image.url;
+    traceReady = true;
+    Object.assign(timings, { preprocess: result.preprocessMs, forward: result.forwardMs });
+    seen.showOriginal(image.bitmap, image.name);
+    const seenImage = new ImageData(result.seen, info.imageSize, info.imageSize);
+    setSeen(seenImage, info, `${info.id}${document.body.dataset.untrained === "true" ? " — UNTRAINED demo weights" : ""} · ${image.name}`);
+    seen.showSeen(seenImage, info);
+    await render();
+    showFacts();
+    if (document.documentElement.dataset.state !== "error") setPhase("done");
+  } catch (error) {
+    showError(`Could not run the model on this image: ${error.message}.${current ? " Still showing the previous image." : ""}`);
+  }
+}
+
+function imageFromFile(file) {
+  return setImage(() => decodeImage(file), file.name || "pasted image");
+}
+
+function imageFromUrl(url) {
+  return setImage(() => fetchImage(url), url.split("/").pop() || url, url);
+}
+
+function modelFilesIn(files) {
+  return [...files].filter((f) => /\.(json|safetensors)$/i.test(f.name));
+}
+
+// ---- events -----------------------------------------------------------------------------------
+
+dom.preset.addEventListener("change", () => {
+  dom.spec.value = dom.preset.value;
+});
+dom.load.addEventListener("click", () => {
+  const spec = dom.spec.value.trim() || dom.preset.value;
+  loadModel({ kind: "url", spec, base: location.href });
+});
+dom.spec.addEventListener("keydown", (e) => {
+  if (e.key === "Enter") dom.load.click();
+});
+dom.modelFiles.addEventListener("change", () => {
+  if (dom.modelFiles.files.length) loadModel({ kind: "files", files: [...dom.modelFiles.files] });
+  dom.modelFiles.value = "";
+});
+dom.cancel.addEventListener("click", () => client.request("cancel"));
+dom.cacheClear.addEventListener("click", async () => {
+  await client.request("cache-clear");
+  refreshCache();
+});
+dom.cache.addEventListener("toggle", refreshCache);
+dom.imageFile.addEventListener("change", () => {
+  const file = dom.imageFile.files[0];
+  if (file) imageFromFile(file);
+  dom.imageFile.value = "";
+});
+for (const [url, label] of SAMPLES) {
+  const button = el("button", { type: "button", className: "sample", title: label }, [el("img", { src: url, alt: label }), el("span", { textContent: label })]);
+  button.addEventListener("click", () => imageFromUrl(url));
+  dom.samples.append(button);
+}
+document.addEventListener("dragover", (e) => {
+  e.preventDefault();
+  document.body.classList.add("dragging");
+});
+document.addEventListener("dragleave", (e) => {
+  if (!e.relatedTarget) document.body.classList.remove("dragging");
+});
+document.addEventListener("drop", (e) => {
+  e.preventDefault();
+  document.body.classList.remove("dragging");
+  const files = [...(e.dataTransfer?.files ?? [])];
+  const modelFiles = modelFilesIn(files);
+  const image = firstImage(files);
+  if (modelFiles.length) loadModel({ kind: "files", files: modelFiles });
+  if (image) imageFromFile(image);
+  if (!modelFiles.length && !image && files.length) showError(`Not an image or model file: ${files.map((f) => f.name).join(", ")}`);
+});
+document.addEventListener("paste", (e) => {
+  const image = firstImage(e.clipboardData?.files ?? []);
+  if (image) imageFromFile(image);
+});
+dom.opacity.addEventListener("input", () => document.documentElement.style.setProperty("--overlay-opacity", dom.opacity.value));
+dom.cmap.addEventListener("change", () => set({ cmap: dom.cmap.value }));
+dom.grid.addEventListener("change", () => setMarks({ showGrid: dom.grid.checked }));
+window.addEventListener("hashchange", () => set(parseHash(location.hash)));
+
+window.siglipLens = Object.freeze({
+  request: (method, ...args) => client.query(method, ...args),
+  set: (partial) => set(partial),
+  get state() {
+    return { ...state };
+  },
+  get info() {
+    return info && { ...info };
+  },
+  get timings() {
+    return { ...timings };
+  },
+});
+
+// ---- start ------------------------------------------------------------------------------------
+
+function start() {
+  const query = new URLSearchParams(location.search);
+  state = { ...state, ...parseHash(location.hash) };
+  const modelSpec = query.get("model") ?? state.model ?? DEMO;
+  const imageUrl = query.get("image") ?? state.image ?? (query.has("model") ? null : SAMPLES[0][0]);
+  document.documentElement.style.setProperty("--overlay-opacity", dom.opacity.value);
+  showActiveTab();
+  refreshCache();
+  const model = loadModel({ kind: "url", spec: modelSpec, base: location.href });
+  if (imageUrl) imageFromUrl(imageUrl);
+  return model;
+}
+
+start();
