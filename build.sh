@@ -2,7 +2,8 @@
 # siglip-lens: the one entry point. Installs what is missing (never a browser or toolchain of its own),
 # then builds, serves, tests or benchmarks.
 #
-#   ./build.sh build          wasm module (+simd128, release, wasm-opt) into www/pkg
+#   ./build.sh build          wasm modules (release, wasm-opt): www/pkg (relaxed SIMD, one thread),
+#                             www/pkg-threads (relaxed SIMD + threads), www/pkg-simd128 (fallback)
 #   ./build.sh serve [PORT]   build, then serve www/ on http://127.0.0.1:PORT (default 8080)
 #   ./build.sh test           native tests, wasm tests in headless Chromium and Firefox, page tests
 set -euo pipefail
@@ -23,9 +24,17 @@ need_apt() {
   fi
 }
 
+# Threads in wasm need the standard library rebuilt with atomics: nightly + rust-src (-Z build-std).
+NIGHTLY=nightly
+
 need_rust_wasm() {
   rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
   command -v wasm-pack >/dev/null || { say "installing wasm-pack"; cargo install wasm-pack --locked; }
+  if ! rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1 ||
+     ! rustup component list --toolchain "$NIGHTLY" --installed 2>/dev/null | grep -q rust-src; then
+    say "installing the $NIGHTLY toolchain with rust-src (for the threaded build)"
+    rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src --target wasm32-unknown-unknown
+  fi
 }
 
 need_npm() {
@@ -40,22 +49,37 @@ need_browsers() {
   command -v geckodriver >/dev/null || { say "installing geckodriver"; cargo install geckodriver --locked; }
 }
 
-build() {
-  need_rust_wasm
-  need_npm
-  say "building the wasm module (+simd128, release)"
-  wasm-pack build --target web --release --out-dir www/pkg --no-typescript --no-pack
-  local wasm=www/pkg/siglip_lens_bg.wasm
-  say "wasm-opt -O3"
+# wasm_opt FILE [FEATURES...]: optimise in place with binaryen (npm's, which knows every feature we use).
+wasm_opt() {
+  local wasm=$1; shift
   wasm-opt -O3 --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue "$wasm" -o "$wasm.opt"
+    --enable-mutable-globals --enable-reference-types --enable-multivalue "$@" "$wasm" -o "$wasm.opt"
   mv "$wasm.opt" "$wasm"
   local simd raw gz
   simd=$(wasm-dis "$wasm" | grep -c 'f32x4\.' || true)
   raw=$(stat -c %s "$wasm")
   gz=$(gzip -9 -c "$wasm" | wc -c)
-  say "www/pkg ready: $(numfmt --to=iec "$raw") raw, $(numfmt --to=iec "$gz") gzip, $simd f32x4 instructions"
-  [ "$simd" -gt 0 ] || { echo "no f32x4 instructions: SIMD128 is not on" >&2; exit 1; }
+  say "$wasm: $(numfmt --to=iec "$raw") raw, $(numfmt --to=iec "$gz") gzip, $simd f32x4 instructions"
+  [ "$simd" -gt 0 ] || { echo "no f32x4 instructions in $wasm: SIMD128 is not on" >&2; exit 1; }
+}
+
+build() {
+  need_rust_wasm
+  need_npm
+  say "building www/pkg (SIMD128 + relaxed SIMD, one thread; flags in .cargo/config.toml)"
+  wasm-pack build --target web --release --out-dir www/pkg --no-typescript --no-pack
+  wasm_opt www/pkg/siglip_lens_bg.wasm --enable-relaxed-simd
+  say "building www/pkg-simd128 (plain SIMD128, for engines without relaxed SIMD)"
+  RUSTFLAGS='-C target-feature=+simd128 --cfg getrandom_backend="wasm_js"' \
+    wasm-pack build --target web --release --out-dir www/pkg-simd128 --no-typescript --no-pack
+  wasm_opt www/pkg-simd128/siglip_lens_bg.wasm
+  say "building www/pkg-threads (relaxed SIMD + atomics, rayon pool; nightly -Z build-std)"
+  local link="-C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296"
+  link+=" -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base"
+  RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128,+relaxed-simd --cfg getrandom_backend=\"wasm_js\" $link" \
+    rustup run "$NIGHTLY" wasm-pack build --target web --release --out-dir www/pkg-threads --no-typescript --no-pack \
+    -- --features threads -Z build-std=panic_abort,std
+  wasm_opt www/pkg-threads/siglip_lens_bg.wasm --enable-relaxed-simd --enable-threads
 }
 
 serve() {

@@ -29,7 +29,8 @@ pub struct Checkpoint<'a> {
 impl<'a> Checkpoint<'a> {
     /// Parses the header of a safetensors file (whole, or holding only the vision tensors).
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
-        let tensors = SafeTensors::deserialize(bytes).map_err(|e| Error::Checkpoint(describe(e, bytes.len())))?;
+        let tensors = SafeTensors::deserialize(bytes)
+            .map_err(|e| Error::Checkpoint(describe(e, bytes.len())))?;
         let mut towers: Vec<String> = tensors
             .names()
             .into_iter()
@@ -77,7 +78,11 @@ impl<'a> Checkpoint<'a> {
 
     /// A `VarBuilder` rooted at the tower, producing f32 tensors on the CPU.
     pub fn var_builder(&'a self) -> VarBuilder<'a> {
-        VarBuilder::from_backend(Box::new(TowerBackend { checkpoint: self }), DType::F32, Device::Cpu)
+        VarBuilder::from_backend(
+            Box::new(TowerBackend { checkpoint: self }),
+            DType::F32,
+            Device::Cpu,
+        )
     }
 
     /// One tower tensor (name without prefix), checked against `expected` and widened to f32.
@@ -108,7 +113,8 @@ impl<'a> Checkpoint<'a> {
                 )))
             }
         };
-        Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)?.to_dtype(DType::F32)
+        Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)?
+            .to_dtype(DType::F32)
     }
 }
 
@@ -137,15 +143,35 @@ struct TowerBackend<'a> {
 }
 
 impl SimpleBackend for TowerBackend<'_> {
-    fn get(&self, shape: Shape, name: &str, _: Init, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
-        self.checkpoint.tensor(name, &shape)?.to_dtype(dtype)?.to_device(dev)
+    fn get(
+        &self,
+        shape: Shape,
+        name: &str,
+        _: Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        self.checkpoint
+            .tensor(name, &shape)?
+            .to_dtype(dtype)?
+            .to_device(dev)
     }
 
-    fn get_unchecked(&self, name: &str, _dtype: DType, _dev: &Device) -> candle_core::Result<Tensor> {
-        Err(candle_core::Error::Msg(format!("tensor `{name}` was requested without a shape to check")))
+    fn get_unchecked(
+        &self,
+        name: &str,
+        _dtype: DType,
+        _dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        Err(candle_core::Error::Msg(format!(
+            "tensor `{name}` was requested without a shape to check"
+        )))
     }
 
     fn contains_tensor(&self, name: &str) -> bool {
-        self.checkpoint.tensors.tensor(&format!("{}{name}", self.checkpoint.prefix)).is_ok()
+        self.checkpoint
+            .tensors
+            .tensor(&format!("{}{name}", self.checkpoint.prefix))
+            .is_ok()
     }
 }

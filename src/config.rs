@@ -38,7 +38,9 @@ pub struct VisionConfig {
 }
 
 /// transformers allows `image_size` / `patch_size` as a number or an `[h, w]` pair; we take squares.
-fn square<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Result<usize, D::Error> {
+fn square<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<usize, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Side {
@@ -48,7 +50,9 @@ fn square<'de, D: serde::Deserializer<'de>>(deserializer: D) -> std::result::Res
     match Side::deserialize(deserializer)? {
         Side::One(n) => Ok(n),
         Side::Pair([h, w]) if h == w => Ok(h),
-        Side::Pair([h, w]) => Err(serde::de::Error::custom(format!("non-square sizes ({h} × {w}) are not supported"))),
+        Side::Pair([h, w]) => Err(serde::de::Error::custom(format!(
+            "non-square sizes ({h} × {w}) are not supported"
+        ))),
     }
 }
 
@@ -127,11 +131,14 @@ impl VisionConfig {
                 }
                 value.clone()
             }
-            Some(_) => return Err(Error::Config("`vision_config` in config.json must be an object".into())),
+            Some(_) => {
+                return Err(Error::Config(
+                    "`vision_config` in config.json must be an object".into(),
+                ))
+            }
         };
-        let config: VisionConfig = serde_path_to_error::deserialize(vision).map_err(|e| {
-            Error::Config(format!("config.json: `{}`: {}", e.path(), e.inner()))
-        })?;
+        let config: VisionConfig = serde_path_to_error::deserialize(vision)
+            .map_err(|e| Error::Config(format!("config.json: `{}`: {}", e.path(), e.inner())))?;
         config.validate()?;
         Ok(config)
     }
@@ -162,10 +169,22 @@ impl VisionConfig {
             ));
         }
         if self.patch_size > self.image_size {
-            return fail(format!("patch_size {} is larger than image_size {}", self.patch_size, self.image_size));
+            return fail(format!(
+                "patch_size {} is larger than image_size {}",
+                self.patch_size, self.image_size
+            ));
         }
         if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps >= 0.0) {
-            return fail(format!("layer_norm_eps {} must be a non-negative number", self.layer_norm_eps));
+            return fail(format!(
+                "layer_norm_eps {} must be a non-negative number",
+                self.layer_norm_eps
+            ));
+        }
+        if self.checked_num_parameters().is_none() {
+            return fail(format!(
+                "these sizes imply more than {} parameters, more than this build can address",
+                usize::MAX
+            ));
         }
         Ok(())
     }
@@ -184,14 +203,46 @@ impl VisionConfig {
         self.hidden_size / self.num_attention_heads
     }
 
-    /// Parameters of the vision tower (with its head when the config has one).
+    /// Parameters of the vision tower (with its head when the config has one). `validate` refuses
+    /// sizes whose count overflows `usize`; for such a config this saturates at `usize::MAX`.
     pub fn num_parameters(&self) -> usize {
-        let (d, i, c, p) = (self.hidden_size, self.intermediate_size, self.num_channels, self.patch_size);
-        let embeddings = d * c * p * p + d + self.num_patches() * d;
-        let mlp = d * i + i + i * d + d;
-        let layer = 4 * (d * d + d) + mlp + 4 * d;
-        let head = if self.vision_use_head { d + 3 * (d * d + d) + (d * d + d) + 2 * d + mlp } else { 0 };
-        embeddings + self.num_hidden_layers * layer + 2 * d + head
+        self.checked_num_parameters().unwrap_or(usize::MAX)
+    }
+
+    /// The parameter count, or `None` if it overflows `usize`: each size is at most 2¹⁶, but d·c·p²
+    /// reaches 2⁶⁴, and on wasm32 d² alone (hidden_size 65536) overflows. Bounds `num_patches()` too.
+    fn checked_num_parameters(&self) -> Option<usize> {
+        let (d, i, c, p, g) = (
+            self.hidden_size,
+            self.intermediate_size,
+            self.num_channels,
+            self.patch_size,
+            self.grid_size(),
+        );
+        let sum = |terms: &[Option<usize>]| {
+            terms
+                .iter()
+                .try_fold(0usize, |acc, t| acc.checked_add((*t)?))
+        };
+        let mul = |factors: &[usize]| {
+            factors
+                .iter()
+                .try_fold(1usize, |acc, f| acc.checked_mul(*f))
+        };
+        let embeddings = sum(&[mul(&[d, c, p, p]), Some(d), mul(&[g, g, d])])?;
+        let mlp = sum(&[mul(&[2, d, i]), Some(i), Some(d)])?;
+        let four_linears = mul(&[4, sum(&[mul(&[d, d]), Some(d)])?]); // q, k, v, out: d → d
+        let layer = sum(&[four_linears, Some(mlp), mul(&[4, d])])?;
+        let head = match self.vision_use_head {
+            true => sum(&[Some(d), four_linears, mul(&[2, d]), Some(mlp)])?,
+            false => 0,
+        };
+        sum(&[
+            Some(embeddings),
+            mul(&[self.num_hidden_layers, layer]),
+            mul(&[2, d]),
+            Some(head),
+        ])
     }
 }
 
@@ -319,7 +370,22 @@ impl PreprocessConfig {
             config.do_convert_rgb = v;
         }
         if config.image_std.iter().any(|s| *s == 0.0 || !s.is_finite()) {
-            return Err(fail(format!("`image_std` {:?} must be finite and non-zero", config.image_std)));
+            return Err(fail(format!(
+                "`image_std` {:?} must be finite and non-zero",
+                config.image_std
+            )));
+        }
+        // Numbers beyond f32 (1e39) read as infinity, and finite ones can still overflow (255 / 1e-45).
+        // The map is monotonic in the pixel value: if 0 and 255 land on finite values, every value does.
+        if (0..3).any(|c| {
+            [0, 255]
+                .iter()
+                .any(|&v| !config.normalise(v, c).is_finite())
+        }) {
+            return Err(fail(format!(
+                "`rescale_factor` {}, `image_mean` {:?} and `image_std` {:?} would turn pixel values into inf or NaN",
+                config.rescale_factor, config.image_mean, config.image_std
+            )));
         }
         let (h, w) = config.size;
         if h == 0 || w == 0 || h > 1 << 14 || w > 1 << 14 {
@@ -327,16 +393,32 @@ impl PreprocessConfig {
         }
         Ok(config)
     }
+
+    /// One 8-bit channel value as `pixel_values` holds it. transformers rescales in float64, then
+    /// casts to float32, then normalises in float32.
+    pub(crate) fn normalise(&self, value: u8, channel: usize) -> f32 {
+        let mut v = value as f32;
+        if self.do_rescale {
+            v = (value as f64 * self.rescale_factor as f64) as f32;
+        }
+        if self.do_normalize {
+            v = (v - self.image_mean[channel]) / self.image_std[channel];
+        }
+        v
+    }
 }
 
 fn parse_size(value: &serde_json::Value) -> Option<(usize, usize)> {
-    let as_usize = |v: &serde_json::Value| v.as_u64().map(|n| n as usize);
+    let as_usize = |v: &serde_json::Value| v.as_u64().and_then(|n| usize::try_from(n).ok());
     if let Some(n) = as_usize(value) {
         return Some((n, n));
     }
     let object = value.as_object()?;
     // An aspect-preserving `shortest_edge` is not a fixed-resolution SigLIP setting: refused.
-    Some((as_usize(object.get("height")?)?, as_usize(object.get("width")?)?))
+    Some((
+        as_usize(object.get("height")?)?,
+        as_usize(object.get("width")?)?,
+    ))
 }
 
 /// A public fixed-resolution SigLIP tower, by its hub id.
@@ -355,11 +437,56 @@ pub struct Preset {
 
 /// The public towers a user can name by id.
 pub const PRESETS: &[Preset] = &[
-    Preset { id: "google/siglip-base-patch16-224", hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, image_size: 224, patch_size: 16, resample: Resample::Bicubic },
-    Preset { id: "google/siglip-base-patch16-384", hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, image_size: 384, patch_size: 16, resample: Resample::Bicubic },
-    Preset { id: "google/siglip2-base-patch16-224", hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, image_size: 224, patch_size: 16, resample: Resample::Bilinear },
-    Preset { id: "google/siglip-large-patch16-256", hidden_size: 1024, intermediate_size: 4096, num_hidden_layers: 24, num_attention_heads: 16, image_size: 256, patch_size: 16, resample: Resample::Bicubic },
-    Preset { id: "google/siglip-so400m-patch14-384", hidden_size: 1152, intermediate_size: 4304, num_hidden_layers: 27, num_attention_heads: 16, image_size: 384, patch_size: 14, resample: Resample::Bicubic },
+    Preset {
+        id: "google/siglip-base-patch16-224",
+        hidden_size: 768,
+        intermediate_size: 3072,
+        num_hidden_layers: 12,
+        num_attention_heads: 12,
+        image_size: 224,
+        patch_size: 16,
+        resample: Resample::Bicubic,
+    },
+    Preset {
+        id: "google/siglip-base-patch16-384",
+        hidden_size: 768,
+        intermediate_size: 3072,
+        num_hidden_layers: 12,
+        num_attention_heads: 12,
+        image_size: 384,
+        patch_size: 16,
+        resample: Resample::Bicubic,
+    },
+    Preset {
+        id: "google/siglip2-base-patch16-224",
+        hidden_size: 768,
+        intermediate_size: 3072,
+        num_hidden_layers: 12,
+        num_attention_heads: 12,
+        image_size: 224,
+        patch_size: 16,
+        resample: Resample::Bilinear,
+    },
+    Preset {
+        id: "google/siglip-large-patch16-256",
+        hidden_size: 1024,
+        intermediate_size: 4096,
+        num_hidden_layers: 24,
+        num_attention_heads: 16,
+        image_size: 256,
+        patch_size: 16,
+        resample: Resample::Bicubic,
+    },
+    Preset {
+        id: "google/siglip-so400m-patch14-384",
+        hidden_size: 1152,
+        intermediate_size: 4304,
+        num_hidden_layers: 27,
+        num_attention_heads: 16,
+        image_size: 384,
+        patch_size: 14,
+        resample: Resample::Bicubic,
+    },
 ];
 
 impl Preset {
@@ -380,6 +507,9 @@ impl Preset {
     }
 
     pub fn preprocess_config(&self) -> PreprocessConfig {
-        PreprocessConfig { resample: self.resample, ..PreprocessConfig::for_model(&self.vision_config()) }
+        PreprocessConfig {
+            resample: self.resample,
+            ..PreprocessConfig::for_model(&self.vision_config())
+        }
     }
 }

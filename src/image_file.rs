@@ -10,8 +10,14 @@ use crate::preprocess::{Rgba8, MAX_PIXELS};
 /// Decodes a PNG, JPEG, GIF (first frame), WebP or BMP file upright (EXIF orientation applied) into
 /// 8-bit RGBA; 16-bit images are rounded to 8 bits, grey is expanded.
 pub fn decode(bytes: &[u8]) -> Result<Rgba8> {
-    let fail = |e: &dyn std::fmt::Display| Error::Image(format!("not a readable PNG, JPEG, GIF, WebP or BMP image ({e})"));
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format().map_err(|e| fail(&e))?;
+    let fail = |e: &dyn std::fmt::Display| {
+        Error::Image(format!(
+            "not a readable PNG, JPEG, GIF, WebP or BMP image ({e})"
+        ))
+    };
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| fail(&e))?;
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(MAX_PIXELS as u64 * 8);
     reader.limits(limits);
@@ -33,6 +39,13 @@ pub fn decode(bytes: &[u8]) -> Result<Rgba8> {
 
 /// Reads and decodes an image file.
 pub fn open(path: &Path) -> Result<Rgba8> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Image(format!("cannot read {}: {e}", path.display())))?;
-    decode(&bytes).map_err(|e| Error::Image(format!("{}: {}", path.display(), e.to_string().trim_start_matches("image: "))))
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Image(format!("cannot read {}: {e}", path.display())))?;
+    decode(&bytes).map_err(|e| {
+        Error::Image(format!(
+            "{}: {}",
+            path.display(),
+            e.to_string().trim_start_matches("image: ")
+        ))
+    })
 }

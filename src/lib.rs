@@ -11,10 +11,13 @@ pub mod analysis;
 pub mod checkpoint;
 pub mod config;
 pub mod error;
+pub mod gemm;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod image_file;
 pub mod model;
 pub mod preprocess;
+pub mod simd;
+pub mod store;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

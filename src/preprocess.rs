@@ -34,7 +34,9 @@ pub struct Rgb8 {
 
 fn check_size(width: usize, height: usize, channels: usize, len: usize) -> Result<()> {
     if width == 0 || height == 0 {
-        return Err(Error::Image(format!("the image is {width} × {height} pixels: it has no pixels")));
+        return Err(Error::Image(format!(
+            "the image is {width} × {height} pixels: it has no pixels"
+        )));
     }
     if width.saturating_mul(height) > MAX_PIXELS {
         return Err(Error::Image(format!(
@@ -54,7 +56,11 @@ fn check_size(width: usize, height: usize, channels: usize, len: usize) -> Resul
 impl Rgba8 {
     pub fn new(width: usize, height: usize, data: Vec<u8>) -> Result<Self> {
         check_size(width, height, 4, data.len())?;
-        Ok(Self { width, height, data })
+        Ok(Self {
+            width,
+            height,
+            data,
+        })
     }
 
     /// Composites onto opaque white, with Pillow's `alpha_composite` integer arithmetic
@@ -79,14 +85,22 @@ impl Rgba8 {
                 [blend(p[0]), blend(p[1]), blend(p[2])]
             })
             .collect();
-        Rgb8 { width: self.width, height: self.height, data }
+        Rgb8 {
+            width: self.width,
+            height: self.height,
+            data,
+        }
     }
 }
 
 impl Rgb8 {
     pub fn new(width: usize, height: usize, data: Vec<u8>) -> Result<Self> {
         check_size(width, height, 3, data.len())?;
-        Ok(Self { width, height, data })
+        Ok(Self {
+            width,
+            height,
+            data,
+        })
     }
 
     /// Resizes to `width` × `height` exactly as PIL's `Image.resize(…, resample)` does.
@@ -129,19 +143,14 @@ pub fn preprocess(image: &Rgba8, config: &PreprocessConfig) -> Result<Preprocess
     let mut chw = vec![0f32; 3 * w * h];
     for (i, pixel) in resized.data.chunks_exact(3).enumerate() {
         for c in 0..3 {
-            // transformers rescales in float64, then casts to float32, then normalises in float32.
-            let mut v = pixel[c] as f32;
-            if config.do_rescale {
-                v = (pixel[c] as f64 * config.rescale_factor as f64) as f32;
-            }
-            if config.do_normalize {
-                v = (v - config.image_mean[c]) / config.image_std[c];
-            }
-            chw[c * w * h + i] = v;
+            chw[c * w * h + i] = config.normalise(pixel[c], c);
         }
     }
     let pixel_values = Tensor::from_vec(chw, (1, 3, h, w), &Device::Cpu)?;
-    Ok(Preprocessed { resized, pixel_values })
+    Ok(Preprocessed {
+        resized,
+        pixel_values,
+    })
 }
 
 /// One of PIL's separable filters: its kernel and its support at scale 1.
@@ -214,11 +223,19 @@ impl Coefficients {
             for (x, w) in k.iter().enumerate().take(xmax) {
                 let w = if total != 0.0 { w / total } else { *w };
                 let fixed = w * (1u64 << PRECISION_BITS) as f64;
-                weights[xx * stride + x] = if w < 0.0 { (fixed - 0.5) as i32 } else { (fixed + 0.5) as i32 };
+                weights[xx * stride + x] = if w < 0.0 {
+                    (fixed - 0.5) as i32
+                } else {
+                    (fixed + 0.5) as i32
+                };
             }
             bounds.push((xmin, xmax));
         }
-        Coefficients { bounds, weights, stride }
+        Coefficients {
+            bounds,
+            weights,
+            stride,
+        }
     }
 }
 
@@ -227,7 +244,11 @@ impl Coefficients {
 fn resample_rows(image: &Rgb8, coefficients: &Coefficients) -> Rgb8 {
     let out_width = coefficients.bounds.len();
     let mut data = vec![0u8; out_width * image.height * 3];
-    for (row_in, row_out) in image.data.chunks_exact(image.width * 3).zip(data.chunks_exact_mut(out_width * 3)) {
+    for (row_in, row_out) in image
+        .data
+        .chunks_exact(image.width * 3)
+        .zip(data.chunks_exact_mut(out_width * 3))
+    {
         for (xx, &(xmin, xmax)) in coefficients.bounds.iter().enumerate() {
             let k = &coefficients.weights[xx * coefficients.stride..][..xmax];
             let pixels = row_in[xmin * 3..(xmin + xmax) * 3].chunks_exact(3);
@@ -242,7 +263,11 @@ fn resample_rows(image: &Rgb8, coefficients: &Coefficients) -> Rgb8 {
             }
         }
     }
-    Rgb8 { width: out_width, height: image.height, data }
+    Rgb8 {
+        width: out_width,
+        height: image.height,
+        data,
+    }
 }
 
 fn transpose(image: &Rgb8) -> Rgb8 {
@@ -253,5 +278,9 @@ fn transpose(image: &Rgb8) -> Rgb8 {
             data[(x * h + y) * 3..][..3].copy_from_slice(&image.data[(y * w + x) * 3..][..3]);
         }
     }
-    Rgb8 { width: h, height: w, data }
+    Rgb8 {
+        width: h,
+        height: w,
+        data,
+    }
 }

@@ -21,7 +21,22 @@ use crate::config::{PreprocessConfig, VisionConfig};
 use crate::model::{SiglipVisionModel, VisionTrace};
 use crate::preprocess::{preprocess, Rgba8};
 
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
 type JsResult<T> = Result<T, JsError>;
+
+/// Whether this build runs its matmuls on a thread pool (`initThreadPool(n)` must be awaited first).
+#[wasm_bindgen(js_name = hasThreads)]
+pub fn has_threads() -> bool {
+    cfg!(feature = "threads")
+}
+
+/// Whether this build's matmul kernel uses relaxed-SIMD fused multiply-add.
+#[wasm_bindgen(js_name = hasRelaxedSimd)]
+pub fn has_relaxed_simd() -> bool {
+    cfg!(target_feature = "relaxed-simd")
+}
 
 fn js_error(error: impl std::fmt::Display) -> JsError {
     JsError::new(&error.to_string())
@@ -32,20 +47,91 @@ fn now_ms() -> f64 {
     js_sys::Reflect::get(&js_sys::global(), &"performance".into())
         .ok()
         .and_then(|p| js_sys::Reflect::get(&p, &"now".into()).ok().map(|f| (p, f)))
-        .and_then(|(p, f)| f.dyn_into::<js_sys::Function>().ok()?.call0(&p).ok()?.as_f64())
+        .and_then(|(p, f)| {
+            f.dyn_into::<js_sys::Function>()
+                .ok()?
+                .call0(&p)
+                .ok()?
+                .as_f64()
+        })
         .unwrap_or_else(js_sys::Date::now)
 }
 
 fn check(what: &str, index: usize, count: usize) -> JsResult<()> {
     match index < count {
         true => Ok(()),
-        false => Err(JsError::new(&format!("{what} {index} is out of range (0..{count})"))),
+        false => Err(JsError::new(&format!(
+            "{what} {index} is out of range (0..{count})"
+        ))),
     }
 }
 
 fn floats(tensor: &Tensor) -> JsResult<Float32Array> {
-    let values: Vec<f32> = tensor.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error)?;
+    let values: Vec<f32> = tensor
+        .flatten_all()
+        .and_then(|t| t.to_vec1())
+        .map_err(js_error)?;
     Ok(Float32Array::from(values.as_slice()))
+}
+
+/// Collects a checkpoint's tensors one at a time, then builds the [`Model`]: the way to load large
+/// towers, since the file's bytes never sit in wasm memory all at once.
+#[wasm_bindgen]
+pub struct ModelBuilder {
+    store: crate::store::TensorStore,
+}
+
+#[wasm_bindgen]
+impl ModelBuilder {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> ModelBuilder {
+        console_error_panic_hook::set_once();
+        ModelBuilder {
+            store: crate::store::TensorStore::new(),
+        }
+    }
+
+    /// Adds one tensor as its safetensors header describes it: name, dtype ("F32", "F16", "BF16"),
+    /// shape, and its bytes.
+    #[wasm_bindgen(js_name = addTensor)]
+    pub fn add_tensor(
+        &mut self,
+        name: &str,
+        dtype: &str,
+        shape: &[u32],
+        bytes: &[u8],
+    ) -> JsResult<()> {
+        let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+        self.store
+            .insert(name, dtype, &shape, bytes)
+            .map_err(js_error)
+    }
+
+    /// Builds the model from `config.json` text and optional `preprocessor_config.json` text,
+    /// checking every tensor; the builder is used up.
+    pub fn build(self, config_json: &str, preprocessor_json: Option<String>) -> JsResult<Model> {
+        let (config, preprocess) = read_configs(config_json, preprocessor_json)?;
+        let model = SiglipVisionModel::from_store(&config, self.store).map_err(js_error)?;
+        Ok(Model { model, preprocess })
+    }
+}
+
+impl Default for ModelBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn read_configs(
+    config_json: &str,
+    preprocessor_json: Option<String>,
+) -> JsResult<(VisionConfig, PreprocessConfig)> {
+    let config = VisionConfig::from_json(config_json).map_err(js_error)?;
+    let preprocess = match preprocessor_json {
+        Some(text) => PreprocessConfig::from_json(&text, &config).map_err(js_error)?,
+        None => PreprocessConfig::for_model(&config),
+    };
+    Ok((config, preprocess))
 }
 
 /// A SigLIP vision tower loaded from a Hugging Face checkpoint.
@@ -61,13 +147,13 @@ impl Model {
     /// bytes of a safetensors file (the whole `model.safetensors`, or a file holding only the vision
     /// tensors). Every tensor's name, shape and dtype is checked against the config.
     #[wasm_bindgen(constructor)]
-    pub fn new(config_json: &str, preprocessor_json: Option<String>, weights: &[u8]) -> JsResult<Model> {
+    pub fn new(
+        config_json: &str,
+        preprocessor_json: Option<String>,
+        weights: &[u8],
+    ) -> JsResult<Model> {
         console_error_panic_hook::set_once();
-        let config = VisionConfig::from_json(config_json).map_err(js_error)?;
-        let preprocess = match preprocessor_json {
-            Some(text) => PreprocessConfig::from_json(&text, &config).map_err(js_error)?,
-            None => PreprocessConfig::for_model(&config),
-        };
+        let (config, preprocess) = read_configs(config_json, preprocessor_json)?;
         let model = SiglipVisionModel::from_safetensors(&config, weights).map_err(js_error)?;
         Ok(Model { model, preprocess })
     }
@@ -96,13 +182,22 @@ impl Model {
                 channels * size * size
             )));
         }
-        let tensor = Tensor::from_slice(pixel_values, (1, channels, size, size), &candle_core::Device::Cpu).map_err(js_error)?;
+        let tensor = Tensor::from_slice(
+            pixel_values,
+            (1, channels, size, size),
+            &candle_core::Device::Cpu,
+        )
+        .map_err(js_error)?;
         self.forward(&tensor)
     }
 
     #[wasm_bindgen(getter, js_name = hiddenSize)]
     pub fn hidden_size(&self) -> usize {
         self.model.config().hidden_size
+    }
+    #[wasm_bindgen(getter, js_name = intermediateSize)]
+    pub fn intermediate_size(&self) -> usize {
+        self.model.config().intermediate_size
     }
     #[wasm_bindgen(getter, js_name = numLayers)]
     pub fn num_layers(&self) -> usize {
@@ -148,19 +243,33 @@ impl Model {
     #[wasm_bindgen(js_name = positionSimilarity)]
     pub fn position_similarity(&self, patch: usize) -> JsResult<Float32Array> {
         check("patch", patch, self.num_patches())?;
-        let table: Vec<f32> =
-            self.model.embeddings().position_embedding().flatten_all().and_then(|t| t.to_vec1()).map_err(js_error)?;
-        Ok(Float32Array::from(analysis::cosine_to(&table, self.hidden_size(), patch).as_slice()))
+        let table: Vec<f32> = self
+            .model
+            .embeddings()
+            .position_embedding()
+            .flatten_all()
+            .and_then(|t| t.to_vec1())
+            .map_err(js_error)?;
+        Ok(Float32Array::from(
+            analysis::cosine_to(&table, self.hidden_size(), patch).as_slice(),
+        ))
     }
 
     /// The patch-embedding filters as RGBA images, patchSize² pixels each, one after another
     /// (hiddenSize of them), each scaled around mid-grey by its own largest |weight|.
     #[wasm_bindgen(js_name = patchFilters)]
     pub fn patch_filters(&self) -> JsResult<Uint8ClampedArray> {
-        let weights: Vec<f32> =
-            self.model.embeddings().patch_filters().flatten_all().and_then(|t| t.to_vec1()).map_err(js_error)?;
+        let weights: Vec<f32> = self
+            .model
+            .embeddings()
+            .patch_filters()
+            .flatten_all()
+            .and_then(|t| t.to_vec1())
+            .map_err(js_error)?;
         let c = self.model.config();
-        Ok(Uint8ClampedArray::from(analysis::filters_rgba(&weights, c.num_channels, c.patch_size).as_slice()))
+        Ok(Uint8ClampedArray::from(
+            analysis::filters_rgba(&weights, c.num_channels, c.patch_size).as_slice(),
+        ))
     }
 }
 
@@ -237,8 +346,14 @@ impl Trace {
 
     /// What the model saw: the resized image as RGBA (imageSize² pixels), ready for `ImageData`.
     pub fn seen(&self) -> JsResult<Uint8ClampedArray> {
-        let rgb = self.seen.as_ref().ok_or_else(|| JsError::new("this trace was run from pixel values, not an image"))?;
-        let rgba: Vec<u8> = rgb.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+        let rgb = self
+            .seen
+            .as_ref()
+            .ok_or_else(|| JsError::new("this trace was run from pixel values, not an image"))?;
+        let rgba: Vec<u8> = rgb
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect();
         Ok(Uint8ClampedArray::from(rgba.as_slice()))
     }
 
@@ -279,9 +394,16 @@ impl Trace {
 
     /// The row for `query` in block `layer`, fused over heads ("mean" or "max"): Float32Array(numPatches).
     #[wasm_bindgen(js_name = attentionFused)]
-    pub fn attention_fused(&self, layer: usize, query: usize, fusion: &str) -> JsResult<Float32Array> {
+    pub fn attention_fused(
+        &self,
+        layer: usize,
+        query: usize,
+        fusion: &str,
+    ) -> JsResult<Float32Array> {
         let rows = self.attention_rows(layer, query)?.to_vec();
-        Ok(Float32Array::from(analysis::fuse_heads(&rows, self.num_patches(), parse_fusion(fusion)?).as_slice()))
+        Ok(Float32Array::from(
+            analysis::fuse_heads(&rows, self.num_patches(), parse_fusion(fusion)?).as_slice(),
+        ))
     }
 
     /// Where the pooling head's probe looks, head `head`: Float32Array(numPatches); throws without a head.
@@ -294,12 +416,22 @@ impl Trace {
     /// The probe's attention averaged over heads: Float32Array(numPatches).
     #[wasm_bindgen(js_name = headAttentionMean)]
     pub fn head_attention_mean(&self) -> JsResult<Float32Array> {
-        floats(&self.probe()?.i(0).and_then(|t| t.mean(0)).map_err(js_error)?)
+        floats(
+            &self
+                .probe()?
+                .i(0)
+                .and_then(|t| t.mean(0))
+                .map_err(js_error)?,
+        )
     }
 
     /// The pooled image embedding: Float32Array(hiddenSize); throws without a head.
     pub fn pooled(&self) -> JsResult<Float32Array> {
-        let pooled = self.trace.pooler_output.as_ref().ok_or_else(|| JsError::new("this checkpoint has no pooling head"))?;
+        let pooled = self
+            .trace
+            .pooler_output
+            .as_ref()
+            .ok_or_else(|| JsError::new("this checkpoint has no pooling head"))?;
         floats(pooled)
     }
 
@@ -307,7 +439,9 @@ impl Trace {
     #[wasm_bindgen(js_name = patchNorms)]
     pub fn patch_norms(&self, layer: usize) -> JsResult<Float32Array> {
         let states = self.states_vec(layer)?;
-        Ok(Float32Array::from(analysis::l2_norms(&states, self.hidden_size()).as_slice()))
+        Ok(Float32Array::from(
+            analysis::l2_norms(&states, self.hidden_size()).as_slice(),
+        ))
     }
 
     /// Cosine similarity of every patch's vector at `layer` to patch `patch`'s: Float32Array(numPatches).
@@ -315,7 +449,9 @@ impl Trace {
     pub fn patch_similarity(&self, layer: usize, patch: usize) -> JsResult<Float32Array> {
         check("patch", patch, self.num_patches())?;
         let states = self.states_vec(layer)?;
-        Ok(Float32Array::from(analysis::cosine_to(&states, self.hidden_size(), patch).as_slice()))
+        Ok(Float32Array::from(
+            analysis::cosine_to(&states, self.hidden_size(), patch).as_slice(),
+        ))
     }
 
     /// The first three principal components of the patches' vectors at `layer`, fitted on this image,
@@ -335,7 +471,10 @@ impl Trace {
         let n = self.num_patches();
         let fusion = parse_fusion(fusion)?;
         let layers = (0..self.num_layers())
-            .map(|l| self.attention(l).and_then(|a| a.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error)))
+            .map(|l| {
+                self.attention(l)
+                    .and_then(|a| a.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error))
+            })
             .collect::<JsResult<Vec<Vec<f32>>>>()?;
         let matrix = analysis::rollout(&layers, n, fusion);
         let row = match query {
@@ -354,15 +493,70 @@ impl Trace {
     pub fn head_stats(&self) -> JsResult<Float32Array> {
         let mut out = Vec::new();
         for layer in 0..self.num_layers() {
-            let values: Vec<f32> = self.attention(layer)?.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error)?;
-            out.extend(analysis::head_stats(&values, self.grid, self.patch_size).into_iter().flatten());
+            let values: Vec<f32> = self
+                .attention(layer)?
+                .flatten_all()
+                .and_then(|t| t.to_vec1())
+                .map_err(js_error)?;
+            out.extend(
+                analysis::head_stats(&values, self.grid, self.patch_size)
+                    .into_iter()
+                    .flatten(),
+            );
         }
         Ok(Float32Array::from(out.as_slice()))
     }
 }
 
+/// Throughput probe for the benchmark: GFLOP/s of an (m × k) · (k × n) f32 matmul, median of `reps`
+/// runs, through the path the model's linear layers take (`engine` = "ours": [`crate::gemm`] with
+/// pre-packed weights) or through candle's matmul (`engine` = "candle", the gemm crate).
+#[wasm_bindgen(js_name = matmulProbe)]
+pub fn matmul_probe(m: usize, k: usize, n: usize, reps: usize, engine: &str) -> JsResult<f64> {
+    let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
+    let b: Vec<f32> = (0..n * k).map(|i| (i % 5) as f32 * 0.1).collect();
+    let run: Box<dyn Fn() -> JsResult<()>> = match engine {
+        "ours" => {
+            let packed = crate::gemm::PackedB::from_rows(&b, n, k);
+            Box::new(move || {
+                let mut c = vec![0f32; m * n];
+                crate::gemm::matmul(&a, m, &packed, None, &mut c);
+                Ok(())
+            })
+        }
+        "candle" => {
+            let device = candle_core::Device::Cpu;
+            let a = Tensor::from_vec(a, (m, k), &device).map_err(js_error)?;
+            let b = Tensor::from_vec(b, (n, k), &device)
+                .map_err(js_error)?
+                .t()
+                .map_err(js_error)?;
+            Box::new(move || a.matmul(&b).map(drop).map_err(js_error))
+        }
+        other => {
+            return Err(JsError::new(&format!(
+                "matmul engine `{other}` is not ours or candle"
+            )))
+        }
+    };
+    run()?; // warm-up: lets the engine tier the kernel up to optimised code
+    let mut times = Vec::with_capacity(reps.max(1));
+    for _ in 0..reps.max(1) {
+        let start = now_ms();
+        run()?;
+        times.push(now_ms() - start);
+    }
+    times.sort_by(f64::total_cmp);
+    let median = times[times.len() / 2].max(1e-3);
+    Ok(2.0 * (m * k * n) as f64 / (median * 1e-3) / 1e9)
+}
+
 fn parse_fusion(name: &str) -> JsResult<Fusion> {
-    Fusion::parse(name).ok_or_else(|| JsError::new(&format!("head fusion `{name}` is not one of mean, max, min")))
+    Fusion::parse(name).ok_or_else(|| {
+        JsError::new(&format!(
+            "head fusion `{name}` is not one of mean, max, min"
+        ))
+    })
 }
 
 impl Trace {
@@ -383,7 +577,10 @@ impl Trace {
     }
 
     fn states_vec(&self, layer: usize) -> JsResult<Vec<f32>> {
-        self.states(layer)?.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error)
+        self.states(layer)?
+            .flatten_all()
+            .and_then(|t| t.to_vec1())
+            .map_err(js_error)
     }
 
     /// (heads, n, n) probabilities of image 0 in block `layer`.
@@ -394,6 +591,9 @@ impl Trace {
 
     /// (1, heads, n) probe attention.
     fn probe(&self) -> JsResult<&Tensor> {
-        self.trace.head_attention.as_ref().ok_or_else(|| JsError::new("this checkpoint has no pooling head"))
+        self.trace
+            .head_attention
+            .as_ref()
+            .ok_or_else(|| JsError::new("this checkpoint has no pooling head"))
     }
 }

@@ -198,3 +198,58 @@ fn base224_real_shape() -> TestResult {
     println!("base-224: worst hidden rel {:.2e}, worst attention abs {:.2e}; forward median {:.0} ms (runs {times:.0?})", worst.0, worst.1, times[2]);
     Ok(())
 }
+
+/// The page's loading path: tensors handed over one by one (as a download streams them) build the
+/// same model as the whole file does.
+#[test]
+fn streamed_tensors_build_the_same_model() -> TestResult {
+    let dir = fixtures().join("models").join("vision-bf16");
+    let bytes = std::fs::read(dir.join("model.safetensors"))?;
+    let file = safetensors::SafeTensors::deserialize(&bytes)?;
+    let mut store = siglip_lens::store::TensorStore::new();
+    for (name, view) in file.tensors() {
+        store.insert(
+            &name,
+            &format!("{:?}", view.dtype()),
+            view.shape(),
+            view.data(),
+        )?;
+    }
+    let config =
+        siglip_lens::VisionConfig::from_json(&std::fs::read_to_string(dir.join("config.json"))?)?;
+    let model = siglip_lens::SiglipVisionModel::from_store(&config, store)?;
+    let reference = load_tensors(&dir.join("reference.safetensors"))?;
+    let trace = model.forward(&reference["pixel_values"])?;
+    assert_rel(
+        "last_hidden_state",
+        &trace.last_hidden_state,
+        &reference["last_hidden_state"],
+        HIDDEN_TOLERANCE,
+    )?;
+    assert_abs(
+        "attentions.1",
+        &trace.attentions[1],
+        &reference["attentions.1"],
+        ATTENTION_TOLERANCE,
+    )?;
+
+    let mut bad = siglip_lens::store::TensorStore::new();
+    let message = bad
+        .insert("x", "F32", &[2, 3], &[0; 20])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("20 bytes") && message.contains("[2, 3]"),
+        "{message}"
+    );
+    let message = bad
+        .insert("x", "I8", &[2], &[0; 2])
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("I8"), "{message}");
+    let message = siglip_lens::SiglipVisionModel::from_store(&config, bad)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("no SigLIP vision tower"), "{message}");
+    Ok(())
+}

@@ -19,13 +19,17 @@ const BF16_WEIGHTS: &[u8] = include_bytes!("fixtures/models/vision-bf16/model.sa
 const BF16_REFERENCE: &[u8] = include_bytes!("fixtures/models/vision-bf16/reference.safetensors");
 const PALIGEMMA_CONFIG: &str = include_str!("fixtures/models/paligemma-f16/config.json");
 const PALIGEMMA_WEIGHTS: &[u8] = include_bytes!("fixtures/models/paligemma-f16/model.safetensors");
-const PALIGEMMA_REFERENCE: &[u8] = include_bytes!("fixtures/models/paligemma-f16/reference.safetensors");
+const PALIGEMMA_REFERENCE: &[u8] =
+    include_bytes!("fixtures/models/paligemma-f16/reference.safetensors");
 const PREPROCESS_REFERENCE: &[u8] = include_bytes!("fixtures/preprocess.safetensors");
 const LARGE_PNG: &[u8] = include_bytes!("fixtures/images/large.png");
 
 /// tests/fixtures/images/large.png (500 × 375) as RGBA.
 fn large_rgba() -> Vec<u8> {
-    image::load_from_memory(LARGE_PNG).expect("fixture PNG").to_rgba8().into_raw()
+    image::load_from_memory(LARGE_PNG)
+        .expect("fixture PNG")
+        .to_rgba8()
+        .into_raw()
 }
 
 fn tensors(bytes: &[u8]) -> HashMap<String, Tensor> {
@@ -38,7 +42,11 @@ fn values(t: &Tensor) -> Vec<f32> {
 
 fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
     assert_eq!(a.dims(), b.dims());
-    values(a).iter().zip(values(b)).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    values(a)
+        .iter()
+        .zip(values(b))
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 fn max_abs(t: &Tensor) -> f32 {
@@ -47,7 +55,9 @@ fn max_abs(t: &Tensor) -> f32 {
 
 /// Same tolerances as tests/model.rs: hidden/pooled 1e-4 relative to max |ref|, attention 1e-5 absolute.
 fn check(config: &str, weights: &[u8], reference: &[u8]) {
-    let model = Model::new(config, None, weights).map_err(|_| "model").unwrap();
+    let model = Model::new(config, None, weights)
+        .map_err(|_| "model")
+        .unwrap();
     let reference = tensors(reference);
     let pixels = values(&reference["pixel_values"]);
     let trace = model.run_pixels(&pixels).map_err(|_| "run").unwrap();
@@ -66,7 +76,10 @@ fn check(config: &str, weights: &[u8], reference: &[u8]) {
     }
     if let Some(pooled) = &trace.pooler_output {
         rel("pooler_output", pooled);
-        let diff = max_diff(trace.head_attention.as_ref().unwrap(), &reference["head_attention"]);
+        let diff = max_diff(
+            trace.head_attention.as_ref().unwrap(),
+            &reference["head_attention"],
+        );
         assert!(diff <= 1e-5, "head_attention: {diff}");
     } else {
         assert!(!reference.contains_key("pooler_output"));
@@ -74,8 +87,12 @@ fn check(config: &str, weights: &[u8], reference: &[u8]) {
 }
 
 #[wasm_bindgen_test]
-fn simd128_is_compiled_in() {
+fn simd128_and_relaxed_simd_are_compiled_in() {
     assert!(candle_core::utils::with_simd128(), "built without +simd128");
+    assert!(
+        siglip_lens::wasm::has_relaxed_simd(),
+        "the default build uses relaxed-SIMD madd"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -95,11 +112,22 @@ fn paligemma_f16_without_head_matches_transformers() {
 
 #[wasm_bindgen_test]
 fn preprocessing_in_the_browser_is_pil_exact() {
-    let vision = siglip_lens::VisionConfig { image_size: 224, ..Default::default() };
-    for (resample, key) in [(siglip_lens::Resample::Bicubic, "large.3.224"), (siglip_lens::Resample::Bilinear, "large.2.224")] {
-        let config = siglip_lens::PreprocessConfig { resample, ..siglip_lens::PreprocessConfig::for_model(&vision) };
+    let vision = siglip_lens::VisionConfig {
+        image_size: 224,
+        ..Default::default()
+    };
+    for (resample, key) in [
+        (siglip_lens::Resample::Bicubic, "large.3.224"),
+        (siglip_lens::Resample::Bilinear, "large.2.224"),
+    ] {
+        let config = siglip_lens::PreprocessConfig {
+            resample,
+            ..siglip_lens::PreprocessConfig::for_model(&vision)
+        };
         let image = siglip_lens::Rgba8::new(500, 375, large_rgba()).unwrap();
-        let ours = siglip_lens::preprocess(&image, &config).unwrap().pixel_values;
+        let ours = siglip_lens::preprocess(&image, &config)
+            .unwrap()
+            .pixel_values;
         let diff = max_diff(&ours, &tensors(PREPROCESS_REFERENCE)[key]);
         assert!(diff <= 1e-6, "{key}: {diff}");
     }
@@ -107,41 +135,127 @@ fn preprocessing_in_the_browser_is_pil_exact() {
 
 #[wasm_bindgen_test]
 fn the_js_api_runs_an_image_and_answers_every_view() {
-    let model = Model::new(SIGLIP_CONFIG, Some(SIGLIP_PREPROCESSOR.into()), SIGLIP_WEIGHTS).map_err(|_| "model").unwrap();
-    let trace = model.run(&large_rgba(), 500, 375).map_err(|_| "run").unwrap();
+    let model = Model::new(
+        SIGLIP_CONFIG,
+        Some(SIGLIP_PREPROCESSOR.into()),
+        SIGLIP_WEIGHTS,
+    )
+    .map_err(|_| "model")
+    .unwrap();
+    let trace = model
+        .run(&large_rgba(), 500, 375)
+        .map_err(|_| "run")
+        .unwrap();
     let n = trace.num_patches();
-    assert_eq!((trace.num_layers(), trace.num_heads(), n, trace.grid_size()), (2, 4, 16, 4));
-    assert_eq!(trace.seen().map_err(|_| "seen").unwrap().length() as usize, 32 * 32 * 4);
-    let row = trace.attention_row(1, 2, 5).map_err(|_| "row").unwrap().to_vec();
+    assert_eq!(
+        (trace.num_layers(), trace.num_heads(), n, trace.grid_size()),
+        (2, 4, 16, 4)
+    );
+    assert_eq!(
+        trace.seen().map_err(|_| "seen").unwrap().length() as usize,
+        32 * 32 * 4
+    );
+    let row = trace
+        .attention_row(1, 2, 5)
+        .map_err(|_| "row")
+        .unwrap()
+        .to_vec();
     assert_eq!(row.len(), n);
     assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
-    let rows = trace.attention_rows(1, 5).map_err(|_| "rows").unwrap().to_vec();
+    let rows = trace
+        .attention_rows(1, 5)
+        .map_err(|_| "rows")
+        .unwrap()
+        .to_vec();
     assert_eq!(&rows[2 * n..3 * n], row.as_slice());
-    let mean = trace.attention_fused(1, 5, "mean").map_err(|_| "fused").unwrap().to_vec();
+    let mean = trace
+        .attention_fused(1, 5, "mean")
+        .map_err(|_| "fused")
+        .unwrap()
+        .to_vec();
     let expected: f32 = (0..4).map(|h| rows[h * n + 7]).sum::<f32>() / 4.0;
     assert!((mean[7] - expected).abs() < 1e-6);
-    assert_eq!(trace.patch_norms(2).map_err(|_| "norms").unwrap().length() as usize, n);
-    assert_eq!(trace.patch_pca(0).map_err(|_| "pca").unwrap().length() as usize, n * 3 + 3);
-    assert_eq!(trace.rollout(None, "min").map_err(|_| "rollout").unwrap().length() as usize, n);
-    assert_eq!(trace.head_stats().map_err(|_| "stats").unwrap().length() as usize, 2 * 4 * 2);
-    assert_eq!(trace.head_attention_mean().map_err(|_| "probe").unwrap().length() as usize, n);
-    assert_eq!(model.position_similarity(3).map_err(|_| "pos").unwrap().to_vec()[3], 1.0);
+    assert_eq!(
+        trace.patch_norms(2).map_err(|_| "norms").unwrap().length() as usize,
+        n
+    );
+    assert_eq!(
+        trace.patch_pca(0).map_err(|_| "pca").unwrap().length() as usize,
+        n * 3 + 3
+    );
+    assert_eq!(
+        trace
+            .rollout(None, "min")
+            .map_err(|_| "rollout")
+            .unwrap()
+            .length() as usize,
+        n
+    );
+    assert_eq!(
+        trace.head_stats().map_err(|_| "stats").unwrap().length() as usize,
+        2 * 4 * 2
+    );
+    assert_eq!(
+        trace
+            .head_attention_mean()
+            .map_err(|_| "probe")
+            .unwrap()
+            .length() as usize,
+        n
+    );
+    assert_eq!(
+        model
+            .position_similarity(3)
+            .map_err(|_| "pos")
+            .unwrap()
+            .to_vec()[3],
+        1.0
+    );
 }
 
 #[wasm_bindgen_test]
 fn bad_input_throws_instead_of_trapping() {
     // Each of these must come back as an Err (a JS exception), and the module must stay usable after.
     assert!(Model::new("not json", None, SIGLIP_WEIGHTS).is_err());
-    assert!(Model::new("{\"vision_config\": {\"hidden_size\": 48}}", None, SIGLIP_WEIGHTS).is_err(), "wrong shape");
-    assert!(Model::new(SIGLIP_CONFIG, None, &SIGLIP_WEIGHTS[..SIGLIP_WEIGHTS.len() / 2]).is_err(), "truncated");
-    assert!(Model::new(SIGLIP_CONFIG, None, &[1, 2, 3]).is_err(), "too short");
-    assert!(Model::new(SIGLIP_CONFIG, Some("{\"resample\": 9}".into()), SIGLIP_WEIGHTS).is_err());
-    let model = Model::new(SIGLIP_CONFIG, None, SIGLIP_WEIGHTS).map_err(|_| "model").unwrap();
+    assert!(
+        Model::new(
+            "{\"vision_config\": {\"hidden_size\": 48}}",
+            None,
+            SIGLIP_WEIGHTS
+        )
+        .is_err(),
+        "wrong shape"
+    );
+    assert!(
+        Model::new(
+            SIGLIP_CONFIG,
+            None,
+            &SIGLIP_WEIGHTS[..SIGLIP_WEIGHTS.len() / 2]
+        )
+        .is_err(),
+        "truncated"
+    );
+    assert!(
+        Model::new(SIGLIP_CONFIG, None, &[1, 2, 3]).is_err(),
+        "too short"
+    );
+    assert!(Model::new(
+        SIGLIP_CONFIG,
+        Some("{\"resample\": 9}".into()),
+        SIGLIP_WEIGHTS
+    )
+    .is_err());
+    let model = Model::new(SIGLIP_CONFIG, None, SIGLIP_WEIGHTS)
+        .map_err(|_| "model")
+        .unwrap();
     assert!(model.run(&[0; 12], 2, 2).is_err(), "wrong byte count");
     assert!(model.run(&[], 0, 0).is_err(), "empty image");
     assert!(model.run(&[], 40_000, 40_000).is_err(), "bomb");
     assert!(model.run_pixels(&[0.0; 7]).is_err());
-    let trace = model.run(&[128; 4 * 4 * 4], 4, 4).map_err(|_| "1 run").unwrap();
+    let trace = model
+        .run(&[128; 4 * 4 * 4], 4, 4)
+        .map_err(|_| "1 run")
+        .unwrap();
     assert!(trace.attention_row(2, 0, 0).is_err(), "layer out of range");
     assert!(trace.attention_row(0, 4, 0).is_err(), "head out of range");
     assert!(trace.attention_row(0, 0, 16).is_err(), "patch out of range");
@@ -150,4 +264,70 @@ fn bad_input_throws_instead_of_trapping() {
     assert!(trace.rollout(None, "median").is_err());
     assert!(model.position_similarity(16).is_err());
     assert!(trace.attention_row(1, 3, 15).is_ok(), "still usable");
+}
+
+#[wasm_bindgen_test]
+fn simd_gemm_matches_the_naive_product_on_edge_shapes() {
+    use siglip_lens::gemm::{matmul, PackedB};
+    let values = |len: usize, seed: u32| -> Vec<f32> {
+        (0..len)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0
+            })
+            .collect()
+    };
+    for (m, n, k) in [
+        (1, 1, 1),
+        (4, 8, 256),
+        (7, 9, 257),
+        (13, 17, 600),
+        (196, 24, 64),
+        (5, 3, 1000),
+    ] {
+        let (a, b, bias) = (values(m * k, 1), values(n * k, 2), values(n, 3));
+        let mut c = vec![f32::NAN; m * n];
+        matmul(&a, m, &PackedB::from_rows(&b, n, k), Some(&bias), &mut c);
+        for i in 0..m {
+            for j in 0..n {
+                let dot: f64 = (0..k)
+                    .map(|p| a[i * k + p] as f64 * b[j * k + p] as f64)
+                    .sum::<f64>()
+                    + bias[j] as f64;
+                assert!(
+                    (c[i * n + j] as f64 - dot).abs() < 1e-3 * (k as f64).sqrt(),
+                    "{m}×{n}×{k} at ({i}, {j})"
+                );
+            }
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn simd_exp_and_gelu_match_the_scalar_definitions() {
+    let mut xs: Vec<f32> = (-400..=400).map(|i| i as f32 * 0.05).collect();
+    let expected: Vec<f64> = xs
+        .iter()
+        .map(|&x| {
+            let x = x as f64;
+            0.5 * x * (1.0 + (0.797_884_560_802_865_4 * (x + 0.044715 * x * x * x)).tanh())
+        })
+        .collect();
+    siglip_lens::simd::gelu_inplace(&mut xs);
+    for (got, want) in xs.iter().zip(&expected) {
+        assert!(
+            (*got as f64 - want).abs() <= 1e-6 * (1.0 + want.abs()),
+            "{got} vs {want}"
+        );
+    }
+    let mut rows = vec![0.3f32, -2.0, 5.0, 1.0, 0.0, 7.5, -1.0];
+    let reference: Vec<f64> = {
+        let scaled: Vec<f64> = rows.iter().map(|&v| v as f64 * 0.5).collect();
+        let max = scaled.iter().cloned().fold(f64::MIN, f64::max);
+        let sum: f64 = scaled.iter().map(|v| (v - max).exp()).sum();
+        scaled.iter().map(|v| (v - max).exp() / sum).collect()
+    };
+    siglip_lens::simd::softmax_rows_inplace(&mut rows, 7, 0.5);
+    for (got, want) in rows.iter().zip(&reference) {
+        assert!((*got as f64 - want).abs() < 1e-7, "{got} vs {want}");
+    }
 }

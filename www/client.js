@@ -13,7 +13,7 @@ export function createClient(url) {
     if (data.type === "progress") return call.onProgress?.(data);
     pending.delete(data.id);
     if (data.type === "result") call.resolve(data.result);
-    else call.reject(new Error(data.message));
+    else call.reject(Object.assign(new Error(data.message), { fatal: data.fatal ?? false }));
   };
   worker.onerror = (event) => {
     event.preventDefault?.();

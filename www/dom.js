@@ -1,4 +1,4 @@
-// Tiny DOM helpers. Text always goes through textContent, never innerHTML.
+// Tiny DOM helpers. Text always goes through textContent, never through an HTML parser.
 
 /** Creates an element with properties (className, textContent, type, …) and children. */
 export function el(tag, props = {}, children = []) {

@@ -6,7 +6,9 @@
 //   window.siglipLens.set({view, layer, block, head, patch, fusion, probeHead, cmap}) -> Promise (resolves once redrawn)
 //   window.siglipLens.state, .info, .timings                            read-only copies
 // Automation: index.html?model=<hub id or folder URL>&image=<URL>; <html data-state> goes
-// loading-model -> ready -> running -> done, or error (message in the role="alert" element).
+// loading-model -> ready -> running -> done, or error (message in the role="alert" element; the
+// previous model and image stay usable). Warnings that block nothing (e.g. only a GIF's first frame is
+// used, the cache is full) go to the role="status" notices.
 
 import { createClient } from "./client.js";
 import { decodeImage, fetchImage, firstImage } from "./image.js";
@@ -23,7 +25,7 @@ import * as paramsView from "./views/params.js";
 
 const $ = (id) => document.getElementById(id);
 const dom = {
-  alert: $("alert"), banner: $("untrained-banner"), preset: $("preset"), spec: $("model-spec"), load: $("load-model"),
+  alert: $("alert"), modelNotice: $("model-notice"), imageNotice: $("image-notice"), banner: $("untrained-banner"), preset: $("preset"), spec: $("model-spec"), load: $("load-model"),
   modelFiles: $("model-files"), progress: $("progress"), progressBar: $("progress-bar"), progressText: $("progress-text"),
   cancel: $("cancel"), facts: $("facts"), cache: $("cache"), cacheList: $("cache-list"), cacheClear: $("cache-clear"),
   imageFile: $("image-file"), samples: $("samples"), opacity: $("opacity"), cmap: $("cmap"), grid: $("grid"),
@@ -39,7 +41,11 @@ const SAMPLES = [
   ["samples/tall.png", "Tall (gets squashed)"],
 ];
 
-const client = createClient(new URL("worker.js", import.meta.url));
+// `?wasm=pkg-simd128` (or pkg, pkg-threads) forces a WebAssembly build; wasm.js picks one otherwise.
+const workerUrl = new URL("worker.js", import.meta.url);
+const forcedBuild = new URLSearchParams(location.search).get("wasm");
+if (forcedBuild) workerUrl.searchParams.set("wasm", forcedBuild);
+const client = createClient(workerUrl);
 
 /** Everything the pictures depend on; the URL hash mirrors it. */
 let state = { model: null, image: null, view: "embeddings", layer: 0, block: 1, head: 0, patch: -1, fusion: "mean", probeHead: "mean", cmap: "viridis" };
@@ -49,6 +55,10 @@ let current = null; // {rgba: ImageData, bitmap, name, url} of the image the tra
 let pending = null; // an image waiting for a model
 let hovered = -1;
 const timings = {};
+let loadSeq = 0; // the newest model load; older ones are abandoned
+let loadingSpec = null; // the URL spec being loaded, to ignore a second click on Load
+let imageSeq = 0; // the newest image; an older one still decoding is dropped
+let landed = null; // [result, source] of a superseded load the worker completed anyway
 
 // ---- phases, errors ---------------------------------------------------------------------------
 
@@ -56,15 +66,30 @@ function setPhase(phase) {
   document.documentElement.dataset.state = phase;
 }
 
-function showError(message) {
+/** Shows what went wrong with the model or the image (`about`); the page stays usable. */
+function showError(message, about = "model") {
   dom.alert.textContent = message;
+  dom.alert.dataset.about = about;
   dom.alert.hidden = false;
   setPhase("error");
 }
 
-function clearError() {
+/** Hides the alert (only if it is about `about`, when given). */
+function clearError(about = null) {
+  if (about && dom.alert.dataset.about !== about) return;
   dom.alert.textContent = "";
   dom.alert.hidden = true;
+}
+
+/** Ends a message with a full stop unless it already ends a sentence. */
+function sentence(text) {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/** Shows (or, with no lines, hides) a non-blocking notice about the model or the image. */
+function setNotice(element, lines) {
+  element.textContent = lines.join(" ");
+  element.hidden = lines.length === 0;
 }
 
 // ---- URL hash ---------------------------------------------------------------------------------
@@ -153,7 +178,7 @@ function showActiveTab() {
 let chain = Promise.resolve();
 /** Redraws the active view from the current state; calls are queued so draws never interleave. */
 function render() {
-  chain = chain.then(drawNow).catch((error) => showError(`Could not draw the view: ${error.message}`));
+  chain = chain.then(drawNow).catch((error) => showError(`Could not draw the view: ${sentence(error.message)}`, "view"));
   return chain;
 }
 
@@ -198,34 +223,67 @@ function isDemo(spec) {
 }
 
 async function loadModel(source) {
-  clearError();
+  const spec = source.kind === "url" ? source.spec : null;
+  if (spec !== null && spec === loadingSpec) return; // already on its way
+  const seq = ++loadSeq;
+  const isNewest = () => seq === loadSeq;
+  loadingSpec = spec;
+  clearError("model");
   setPhase("loading-model");
   const started = performance.now();
   showProgress({ phase: "config", done: 0, total: 0 }, started);
-  dom.load.disabled = true;
+  let result;
   try {
-    const result = await client.request("load", { source }, { onProgress: (p) => showProgress(p, started) });
+    result = await client.request("load", { source }, { onProgress: (p) => isNewest() && showProgress(p, started) });
+  } catch (error) {
+    if (!isNewest()) return; // abandoned for a newer model: nothing to say
+    // An older load that finished just before this one began is the worker's model now: show it.
+    if (landed) await showModel(...takeLanded());
+    showError(`Could not load the model: ${sentence(error.message)}${info && !error.fatal ? " The previous model is still loaded." : ""}`);
+    return;
+  } finally {
+    if (isNewest()) {
+      loadingSpec = null;
+      dom.progress.hidden = true;
+    }
+  }
+  if (!isNewest()) {
+    landed = [result, source]; // superseded, but built: kept in case the newer load fails
+    return;
+  }
+  landed = null;
+  await showModel(result, source);
+}
+
+function takeLanded() {
+  const out = landed;
+  landed = null;
+  return out;
+}
+
+/** Makes a model the worker has built the page's model: facts, views, and a run of the image. */
+async function showModel(result, source) {
+  try {
     info = result;
     traceReady = false;
     state.model = source.kind === "url" ? source.spec : null;
     document.body.dataset.untrained = String(source.kind === "url" && isDemo(source.spec));
     dom.banner.hidden = document.body.dataset.untrained !== "true";
+    setNotice(dom.modelNotice, result.warnings ?? []);
     Object.assign(timings, { download: result.downloadMs, load: result.loadMs, preprocess: null, forward: null });
     clampState();
     for (const view of views.values()) view.setup(info);
     describePipeline();
     showFacts();
     refreshCache();
-    setPhase("ready");
     const image = pending ?? current;
     pending = null;
+    // An image that could not be read keeps the page in "error" until another image works.
+    setPhase(dom.alert.hidden ? "ready" : "error");
     if (image) await runImage(image);
     else await render();
   } catch (error) {
-    showError(`Could not load the model: ${error.message}.${info ? " The previous model is still loaded." : ""}`);
-  } finally {
-    dom.progress.hidden = true;
-    dom.load.disabled = false;
+    showError(`Could not show the model: ${sentence(error.message)}`);
   }
 }
 
@@ -265,15 +323,18 @@ function ms(v) {
   return v == null ? "—" : v < 10 ? `${v.toFixed(1)} ms` : v < 10_000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(1)} s`;
 }
 
+/** What each WebAssembly build is, for the facts row (wasm.js picks one). */
+const BUILD_NAMES = { pkg: "wasm relaxed SIMD", "pkg-threads": "wasm relaxed SIMD", "pkg-simd128": "wasm SIMD128" };
+
 function showFacts() {
   if (!info) return;
   const rows = [
     ["Model", `${info.id}${document.body.dataset.untrained === "true" ? " (untrained demo)" : ""}`],
     ["Size", `${(info.numParameters / 1e6).toFixed(info.numParameters < 1e7 ? 2 : 1)} M parameters · vision weights ${formatBytes(info.weightBytes)}`],
-    ["Download", info.fromCache ? `from the browser cache (${ms(timings.download)})` : `${ms(timings.download)} · ${formatBytes(info.fetchedBytes)} fetched${info.ranged ? " with Range requests" : ""}`],
+    ["Download", info.fromCache ? `from the browser cache (${ms(timings.download)})` : info.local ? `read from local files (${ms(timings.download)})` : `${ms(timings.download)} · ${formatBytes(info.fetchedBytes)} fetched${info.ranged ? " with Range requests" : ""}`],
     ["Load", ms(timings.load)],
     ["Preprocess", ms(timings.preprocess)],
-    ["Forward", ms(timings.forward)],
+    ["Forward", `${ms(timings.forward)} · ${BUILD_NAMES[info.build] ?? info.build}${info.threads > 1 ? `, ${info.threads} threads` : ", 1 thread"}`],
     ["Last redraw", ms(timings.redraw)],
   ];
   dom.facts.replaceChildren(...rows.map(([k, v]) => el("div", {}, [el("dt", { textContent: k }), el("dd", { textContent: v })])));
@@ -293,17 +354,20 @@ async function refreshCache() {
 // ---- image ------------------------------------------------------------------------------------
 
 async function setImage(getImage, name, url = null) {
+  const seq = ++imageSeq;
   let image;
   try {
     const decoded = await getImage();
     image = { ...decoded, name, url };
   } catch (error) {
-    showError(`Could not read the image: ${error.message}`);
+    if (seq === imageSeq) showError(`Could not read the image: ${sentence(error.message)}${current ? " Still showing the previous image." : ""}`, "image");
     return;
   }
+  if (seq !== imageSeq) return image.bitmap.close(); // a newer image was picked meanwhile
   if (!info) {
     pending = image;
     seen.showOriginal(image.bitmap, name);
+    setNotice(dom.imageNotice, image.notes ?? []);
     return;
   }
   await runImage(image);
@@ -320,6 +384,7 @@ async function runImage(image) {
     traceReady = true;
     Object.assign(timings, { preprocess: result.preprocessMs, forward: result.forwardMs });
     seen.showOriginal(image.bitmap, image.name);
+    setNotice(dom.imageNotice, image.notes ?? []);
     const seenImage = new ImageData(result.seen, info.imageSize, info.imageSize);
     setSeen(seenImage, info, `${info.id}${document.body.dataset.untrained === "true" ? " — UNTRAINED demo weights" : ""} · ${image.name}`);
     seen.showSeen(seenImage, info);
@@ -327,12 +392,12 @@ async function runImage(image) {
     showFacts();
     if (document.documentElement.dataset.state !== "error") setPhase("done");
   } catch (error) {
-    showError(`Could not run the model on this image: ${error.message}.${current ? " Still showing the previous image." : ""}`);
+    showError(`Could not run the model on this image: ${sentence(error.message)}${current && !error.fatal ? " Still showing the previous image." : ""}`, "image");
   }
 }
 
 function imageFromFile(file) {
-  return setImage(() => decodeImage(file), file.name || "pasted image");
+  return setImage(() => decodeImage(file, file.name || "pasted image"), file.name || "pasted image");
 }
 
 function imageFromUrl(url) {
@@ -387,10 +452,11 @@ document.addEventListener("drop", (e) => {
   document.body.classList.remove("dragging");
   const files = [...(e.dataTransfer?.files ?? [])];
   const modelFiles = modelFilesIn(files);
-  const image = firstImage(files);
+  const others = files.filter((f) => !modelFiles.includes(f));
   if (modelFiles.length) loadModel({ kind: "files", files: modelFiles });
+  // An image; or, with no model files, whatever was dropped: the decoder's checks say what it is.
+  const image = firstImage(others) ?? (modelFiles.length ? null : others[0]);
   if (image) imageFromFile(image);
-  if (!modelFiles.length && !image && files.length) showError(`Not an image or model file: ${files.map((f) => f.name).join(", ")}`);
 });
 document.addEventListener("paste", (e) => {
   const image = firstImage(e.clipboardData?.files ?? []);
@@ -421,6 +487,7 @@ function start() {
   const query = new URLSearchParams(location.search);
   state = { ...state, ...parseHash(location.hash) };
   const modelSpec = query.get("model") ?? state.model ?? DEMO;
+  dom.spec.value = modelSpec; // the field names the model being loaded
   const imageUrl = query.get("image") ?? state.image ?? (query.has("model") ? null : SAMPLES[0][0]);
   document.documentElement.style.setProperty("--overlay-opacity", dom.opacity.value);
   showActiveTab();

@@ -6,7 +6,10 @@
 
 /// L2 norm of each patch vector: (n, d) → n.
 pub fn l2_norms(states: &[f32], d: usize) -> Vec<f32> {
-    states.chunks_exact(d).map(|row| row.iter().map(|v| v * v).sum::<f32>().sqrt()).collect()
+    states
+        .chunks_exact(d)
+        .map(|row| row.iter().map(|v| v * v).sum::<f32>().sqrt())
+        .collect()
 }
 
 /// Cosine similarity of every row to row `index`: (n, d) → n, in [−1, 1].
@@ -37,12 +40,19 @@ pub fn pca_rgb(states: &[f32], d: usize) -> (Vec<f32>, [f32; 3]) {
     let mut gram = vec![0f64; n * n];
     for i in 0..n {
         for j in i..n {
-            let dot: f64 = centered[i * d..][..d].iter().zip(&centered[j * d..][..d]).map(|(a, b)| a * b).sum();
+            let dot: f64 = centered[i * d..][..d]
+                .iter()
+                .zip(&centered[j * d..][..d])
+                .map(|(a, b)| a * b)
+                .sum();
             gram[i * n + j] = dot;
             gram[j * n + i] = dot;
         }
     }
-    let total: f64 = (0..n).map(|i| gram[i * n + i]).sum::<f64>().max(f64::MIN_POSITIVE);
+    let total: f64 = (0..n)
+        .map(|i| gram[i * n + i])
+        .sum::<f64>()
+        .max(f64::MIN_POSITIVE);
     let mut rgb = vec![0f32; n * 3];
     let mut explained = [0f32; 3];
     for c in 0..3.min(n) {
@@ -55,11 +65,28 @@ pub fn pca_rgb(states: &[f32], d: usize) -> (Vec<f32>, [f32; 3]) {
             }
         }
         // Fix the sign so the patch with the largest |score| is bright (PCA's sign is arbitrary).
-        let flip = if vector.iter().fold(0f64, |m, v| if v.abs() > m.abs() { *v } else { m }) < 0.0 { -1.0 } else { 1.0 };
-        let scores: Vec<f64> = vector.iter().map(|v| flip * v * value.max(0.0).sqrt()).collect();
-        let (lo, hi) = scores.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+        let flip = if vector
+            .iter()
+            .fold(0f64, |m, v| if v.abs() > m.abs() { *v } else { m })
+            < 0.0
+        {
+            -1.0
+        } else {
+            1.0
+        };
+        let scores: Vec<f64> = vector
+            .iter()
+            .map(|v| flip * v * value.max(0.0).sqrt())
+            .collect();
+        let (lo, hi) = scores
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &s| (lo.min(s), hi.max(s)));
         for i in 0..n {
-            rgb[i * 3 + c] = if hi > lo { ((scores[i] - lo) / (hi - lo)) as f32 } else { 0.5 };
+            rgb[i * 3 + c] = if hi > lo {
+                ((scores[i] - lo) / (hi - lo)) as f32
+            } else {
+                0.5
+            };
         }
     }
     (rgb, explained)
@@ -70,7 +97,15 @@ fn top_eigenvector(matrix: &[f64], n: usize) -> (Vec<f64>, f64) {
     let mut v: Vec<f64> = (0..n).map(|i| 1.0 + (i as f64 * 0.618).fract()).collect();
     let mut value = 0.0;
     for _ in 0..200 {
-        let w: Vec<f64> = (0..n).map(|i| matrix[i * n..][..n].iter().zip(&v).map(|(a, b)| a * b).sum()).collect();
+        let w: Vec<f64> = (0..n)
+            .map(|i| {
+                matrix[i * n..][..n]
+                    .iter()
+                    .zip(&v)
+                    .map(|(a, b)| a * b)
+                    .sum()
+            })
+            .collect();
         let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
         if norm == 0.0 {
             return (vec![0.0; n], 0.0);
@@ -129,7 +164,9 @@ pub fn fuse_heads(attention: &[f32], per_head: usize, fusion: Fusion) -> Vec<f32
 /// renormalised, multiplied through the layers from the first to the last. Returns (n, n): row `q` is
 /// how much of patch `q`'s final state flows from each input patch.
 pub fn rollout(layers: &[Vec<f32>], n: usize, fusion: Fusion) -> Vec<f32> {
-    let mut result: Vec<f32> = (0..n * n).map(|i| if i / n == i % n { 1.0 } else { 0.0 }).collect();
+    let mut result: Vec<f32> = (0..n * n)
+        .map(|i| if i / n == i % n { 1.0 } else { 0.0 })
+        .collect();
     for attention in layers {
         let mut a = fuse_heads(attention, n * n, fusion);
         for (q, row) in a.chunks_exact_mut(n).enumerate() {
@@ -144,7 +181,10 @@ pub fn rollout(layers: &[Vec<f32>], n: usize, fusion: Fusion) -> Vec<f32> {
                 let weight = a[q * n + k];
                 if weight != 0.0 {
                     let source = &result[k * n..][..n];
-                    next[q * n..][..n].iter_mut().zip(source).for_each(|(o, s)| *o += weight * s);
+                    next[q * n..][..n]
+                        .iter_mut()
+                        .zip(source)
+                        .for_each(|(o, s)| *o += weight * s);
                 }
             }
         }
@@ -157,7 +197,9 @@ pub fn rollout(layers: &[Vec<f32>], n: usize, fusion: Fusion) -> Vec<f32> {
 pub fn mean_rows(matrix: &[f32], n: usize) -> Vec<f32> {
     let mut mean = vec![0f32; n];
     for row in matrix.chunks_exact(n) {
-        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v / n as f32);
+        mean.iter_mut()
+            .zip(row)
+            .for_each(|(m, v)| *m += v / n as f32);
     }
     mean
 }
@@ -181,7 +223,10 @@ pub fn head_stats(attention: &[f32], grid: usize, patch_size: usize) -> Vec<[f32
                     }
                 }
             }
-            [(distance / n as f64 * patch_size as f64) as f32, (entropy / n as f64) as f32]
+            [
+                (distance / n as f64 * patch_size as f64) as f32,
+                (entropy / n as f64) as f32,
+            ]
         })
         .collect()
 }
@@ -192,7 +237,10 @@ pub fn filters_rgba(weights: &[f32], channels: usize, patch: usize) -> Vec<u8> {
     let per_filter = channels * patch * patch;
     let mut out = Vec::with_capacity(weights.len() / per_filter * patch * patch * 4);
     for filter in weights.chunks_exact(per_filter) {
-        let scale = filter.iter().fold(0f32, |m, v| m.max(v.abs())).max(f32::MIN_POSITIVE);
+        let scale = filter
+            .iter()
+            .fold(0f32, |m, v| m.max(v.abs()))
+            .max(f32::MIN_POSITIVE);
         for i in 0..patch * patch {
             for c in 0..3 {
                 let v = filter[(c % channels) * patch * patch + i];
@@ -211,7 +259,9 @@ mod tests {
     #[test]
     fn rollout_of_identity_attention_is_identity() {
         let n = 3;
-        let eye: Vec<f32> = (0..n * n).map(|i| if i / n == i % n { 1.0 } else { 0.0 }).collect();
+        let eye: Vec<f32> = (0..n * n)
+            .map(|i| if i / n == i % n { 1.0 } else { 0.0 })
+            .collect();
         let r = rollout(&[eye.clone(), eye.clone()], n, Fusion::Mean);
         assert_eq!(r, eye);
     }
@@ -232,7 +282,9 @@ mod tests {
     #[test]
     fn head_stats_of_self_attention_are_zero_and_of_uniform_are_log_n() {
         let (grid, n) = (2, 4);
-        let eye: Vec<f32> = (0..n * n).map(|i| if i / n == i % n { 1.0 } else { 0.0 }).collect();
+        let eye: Vec<f32> = (0..n * n)
+            .map(|i| if i / n == i % n { 1.0 } else { 0.0 })
+            .collect();
         assert_eq!(head_stats(&eye, grid, 16), vec![[0.0, 0.0]]);
         let stats = head_stats(&vec![0.25; n * n], grid, 16);
         // Each query: 0 + 1 + 1 + √2 patches away, / 4, × 16 px.
@@ -247,7 +299,11 @@ mod tests {
         let (rgb, explained) = pca_rgb(&states, d);
         assert!(explained[0] > 0.9, "{explained:?}");
         let first: Vec<f32> = rgb.chunks_exact(3).map(|p| p[0]).collect();
-        assert!((first[0] - first[1]).abs() < 0.1 && (first[2] - first[3]).abs() < 0.1 && (first[0] - first[2]).abs() > 0.8);
+        assert!(
+            (first[0] - first[1]).abs() < 0.1
+                && (first[2] - first[3]).abs() < 0.1
+                && (first[0] - first[2]).abs() > 0.8
+        );
     }
 
     #[test]

@@ -19,12 +19,24 @@ pub struct SiglipVisionEmbeddings {
 
 impl SiglipVisionEmbeddings {
     pub fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
-        let conv = Conv2dConfig { stride: cfg.patch_size, ..Default::default() };
-        let patch_embedding =
-            candle_nn::conv2d(cfg.num_channels, cfg.hidden_size, cfg.patch_size, conv, vb.pp("patch_embedding"))?;
-        let position_embedding =
-            vb.pp("position_embedding").get((cfg.num_patches(), cfg.hidden_size), "weight")?;
-        Ok(Self { patch_embedding, position_embedding })
+        let conv = Conv2dConfig {
+            stride: cfg.patch_size,
+            ..Default::default()
+        };
+        let patch_embedding = candle_nn::conv2d(
+            cfg.num_channels,
+            cfg.hidden_size,
+            cfg.patch_size,
+            conv,
+            vb.pp("patch_embedding"),
+        )?;
+        let position_embedding = vb
+            .pp("position_embedding")
+            .get((cfg.num_patches(), cfg.hidden_size), "weight")?;
+        Ok(Self {
+            patch_embedding,
+            position_embedding,
+        })
     }
 
     /// (b, c, h, w) pixels → (b, n, d) patch vectors.

@@ -39,6 +39,9 @@ impl SiglipEncoder {
             hidden_states.push(xs);
             attentions.push(attention);
         }
-        Ok(EncoderTrace { hidden_states, attentions })
+        Ok(EncoderTrace {
+            hidden_states,
+            attentions,
+        })
     }
 }

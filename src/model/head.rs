@@ -7,9 +7,11 @@
 //! (its `attention` is `torch.nn.MultiheadAttention`, whose `in_proj_weight` stacks q, k and v).
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{layer_norm, linear, LayerNorm, Linear, VarBuilder};
+use candle_nn::{layer_norm, LayerNorm, VarBuilder};
 
-use super::attention::{attend, split_heads};
+use super::linear::{linear, Linear};
+
+use super::attention::attend;
 use super::SiglipMLP;
 use crate::config::VisionConfig;
 
@@ -35,7 +37,10 @@ impl SiglipMultiheadAttentionPoolingHead {
         let in_proj_bias = attention.get(3 * d, "in_proj_bias")?;
         let part = |i: usize| -> Result<Linear> {
             let weight = in_proj_weight.narrow(0, i * d, d)?.contiguous()?;
-            Ok(Linear::new(weight, Some(in_proj_bias.narrow(0, i * d, d)?.contiguous()?)))
+            Linear::new(
+                weight,
+                Some(in_proj_bias.narrow(0, i * d, d)?.contiguous()?),
+            )
         };
         Ok(Self {
             probe: vb.get((1, 1, d), "probe")?,
@@ -54,11 +59,10 @@ impl SiglipMultiheadAttentionPoolingHead {
     pub fn forward(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
         let (b, _, d) = xs.dims3()?;
         let probe = self.probe.broadcast_as((b, 1, d))?; // (b, 1, d)
-        let q = split_heads(&self.q_proj.forward(&probe)?, self.num_heads)?; // (b, heads, 1, head_dim)
-        let k = split_heads(&self.k_proj.forward(xs)?, self.num_heads)?; // (b, heads, n, head_dim)
-        let v = split_heads(&self.v_proj.forward(xs)?, self.num_heads)?;
-        let (context, probs) = attend(&q, &k, &v, self.scale)?; // (b, heads, 1, head_dim), (b, heads, 1, n)
-        let context = context.transpose(1, 2)?.reshape((b, 1, d))?; // (b, 1, d)
+        let q = self.q_proj.forward(&probe)?; // (b, 1, d)
+        let k = self.k_proj.forward(xs)?; // (b, n, d)
+        let v = self.v_proj.forward(xs)?;
+        let (context, probs) = attend(&q, &k, &v, self.num_heads, self.scale)?; // (b, 1, d), (b, heads, 1, n)
         let hidden = self.out_proj.forward(&context)?;
         let hidden = (&hidden + self.mlp.forward(&self.layernorm.forward(&hidden)?)?)?; // (b, 1, d)
         Ok((hidden.squeeze(1)?, probs.squeeze(2)?))

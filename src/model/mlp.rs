@@ -4,7 +4,9 @@
 //! <https://github.com/huggingface/transformers/blob/v4.57.1/src/transformers/models/siglip/modeling_siglip.py#L393>
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{linear, Linear, VarBuilder};
+use candle_nn::VarBuilder;
+
+use super::linear::{linear, Linear};
 
 use crate::config::{Activation, VisionConfig};
 
@@ -34,10 +36,25 @@ impl SiglipMLP {
 impl Module for Activation {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         match self {
-            Activation::GeluPytorchTanh => xs.gelu(), // candle's `gelu` is the tanh approximation
+            Activation::GeluPytorchTanh => gelu_tanh(xs),
             Activation::Gelu => xs.gelu_erf(),
             Activation::QuickGelu => xs * candle_nn::ops::sigmoid(&(xs * 1.702)?)?,
             Activation::Relu => xs.relu(),
         }
+    }
+}
+
+/// `gelu_pytorch_tanh`: candle's `gelu` (the tanh approximation) natively; in wasm, where candle's
+/// calls scalar libm `tanhf` per element, [`crate::simd::gelu_inplace`].
+fn gelu_tanh(xs: &Tensor) -> Result<Tensor> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        xs.gelu()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let mut values: Vec<f32> = xs.flatten_all()?.to_vec1()?;
+        crate::simd::gelu_inplace(&mut values);
+        Tensor::from_vec(values, xs.shape(), xs.device())
     }
 }

@@ -8,6 +8,7 @@ mod embeddings;
 mod encoder;
 mod head;
 mod layer;
+mod linear;
 mod mlp;
 
 pub use attention::SiglipAttention;
@@ -15,6 +16,7 @@ pub use embeddings::SiglipVisionEmbeddings;
 pub use encoder::{EncoderTrace, SiglipEncoder};
 pub use head::SiglipMultiheadAttentionPoolingHead;
 pub use layer::SiglipEncoderLayer;
+pub use linear::Linear;
 pub use mlp::SiglipMLP;
 
 use candle_core::{Module, Result, Tensor};
@@ -23,6 +25,7 @@ use candle_nn::{layer_norm, LayerNorm, VarBuilder};
 use crate::checkpoint::Checkpoint;
 use crate::config::VisionConfig;
 use crate::error::{self, Error};
+use crate::store::TensorStore;
 
 /// Everything the tower computed for a batch of images.
 #[derive(Debug, Clone)]
@@ -53,9 +56,16 @@ impl SiglipVisionTransformer {
         Ok(Self {
             embeddings: SiglipVisionEmbeddings::new(cfg, vb.pp("embeddings"))?,
             encoder: SiglipEncoder::new(cfg, vb.pp("encoder"))?,
-            post_layernorm: layer_norm(cfg.hidden_size, cfg.layer_norm_eps, vb.pp("post_layernorm"))?,
+            post_layernorm: layer_norm(
+                cfg.hidden_size,
+                cfg.layer_norm_eps,
+                vb.pp("post_layernorm"),
+            )?,
             head: match cfg.vision_use_head {
-                true => Some(SiglipMultiheadAttentionPoolingHead::new(cfg, vb.pp("head"))?),
+                true => Some(SiglipMultiheadAttentionPoolingHead::new(
+                    cfg,
+                    vb.pp("head"),
+                )?),
                 false => None,
             },
         })
@@ -64,13 +74,34 @@ impl SiglipVisionTransformer {
     /// (b, c, h, w) pixel values → the whole trace.
     pub fn forward(&self, pixel_values: &Tensor) -> Result<VisionTrace> {
         let embeddings = self.embeddings.forward(pixel_values)?; // (b, n, d)
-        let EncoderTrace { hidden_states, attentions } = self.encoder.forward(&embeddings)?;
-        let last_hidden_state = self.post_layernorm.forward(&hidden_states[hidden_states.len() - 1])?;
+        let EncoderTrace {
+            hidden_states,
+            attentions,
+        } = self.encoder.forward(&embeddings)?;
+        let last_hidden_state = self
+            .post_layernorm
+            .forward(&hidden_states[hidden_states.len() - 1])?;
         let (pooler_output, head_attention) = match &self.head {
-            Some(head) => head.forward(&last_hidden_state).map(|(p, a)| (Some(p), Some(a)))?,
+            Some(head) => head
+                .forward(&last_hidden_state)
+                .map(|(p, a)| (Some(p), Some(a)))?,
             None => (None, None),
         };
-        Ok(VisionTrace { last_hidden_state, hidden_states, attentions, pooler_output, head_attention })
+        Ok(VisionTrace {
+            last_hidden_state,
+            hidden_states,
+            attentions,
+            pooler_output,
+            head_attention,
+        })
+    }
+}
+
+/// A failure while building: our checks' messages are about the checkpoint; anything else is candle's.
+fn loading_error(error: candle_core::Error) -> Error {
+    match error::without_backtrace(error) {
+        candle_core::Error::Msg(message) => Error::Checkpoint(message),
+        other => Error::Candle(other),
     }
 }
 
@@ -83,16 +114,21 @@ pub struct SiglipVisionModel {
 
 impl SiglipVisionModel {
     pub fn new(config: &VisionConfig, vb: VarBuilder) -> Result<Self> {
-        Ok(Self { config: config.clone(), vision_model: SiglipVisionTransformer::new(config, vb)? })
+        Ok(Self {
+            config: config.clone(),
+            vision_model: SiglipVisionTransformer::new(config, vb)?,
+        })
     }
 
     /// Builds the tower from a safetensors file, checking every tensor against `config`.
     pub fn from_safetensors(config: &VisionConfig, bytes: &[u8]) -> error::Result<Self> {
         let checkpoint = Checkpoint::parse(bytes)?;
-        Self::new(config, checkpoint.var_builder()).map_err(|e| match error::without_backtrace(e) {
-            candle_core::Error::Msg(message) => Error::Checkpoint(message),
-            other => Error::Candle(other),
-        })
+        Self::new(config, checkpoint.var_builder()).map_err(loading_error)
+    }
+
+    /// Builds the tower from tensors handed over one by one, checking every tensor against `config`.
+    pub fn from_store(config: &VisionConfig, store: TensorStore) -> error::Result<Self> {
+        Self::new(config, store.into_var_builder()?).map_err(loading_error)
     }
 
     pub fn config(&self) -> &VisionConfig {

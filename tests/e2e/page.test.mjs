@@ -21,6 +21,7 @@ let browser;
 let context;
 let page;
 const pageErrors = [];
+const cspViolations = []; // securitypolicyviolation events and Chromium's CSP console messages, over the whole run
 const weightResponses = []; // model.safetensors responses the page saw (worker fetches included when reported)
 
 before(async () => {
@@ -28,8 +29,14 @@ before(async () => {
   server = await startServer();
   browser = await chromium.launch(LAUNCH);
   context = await browser.newContext({ viewport: { width: 1360, height: 1000 }, acceptDownloads: true });
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+  });
   page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(e.message));
+  page.on("console", (m) => {
+    if (/CSP violation|Content Security Policy/.test(m.text())) cspViolations.push(m.text());
+  });
   page.on("response", (r) => {
     if (new URL(r.url()).pathname === WEIGHTS) weightResponses.push(r.status());
   });
@@ -340,4 +347,5 @@ test("progress and cancel while downloading, then the whole-file fallback when R
   await assertMap("[data-view=attention]", await request("attentionRow", 3, 2, 7));
   server.ignoreRange.delete(WEIGHTS);
   assert.deepEqual(pageErrors, [], "no uncaught page errors");
+  assert.deepEqual(cspViolations, [], "the Content-Security-Policy blocked nothing the page does");
 });

@@ -64,7 +64,7 @@ test("the tower is found in every known layout", () => {
       assert.equal(value, names.indexOf(t.name));
     }
   }
-  assert.throws(() => visionTower(read(fake(["text_model.a"])).tensors), /no vision tower/);
+  assert.throws(() => visionTower(read(fake(["text_model.a"])).tensors), /no SigLIP vision tower/);
 });
 
 test("touching ranges merge, gaps split", () => {

@@ -1,0 +1,126 @@
+// The benchmark page: our forward and onnxruntime-web's on the same weights and the same input, in
+// the same page, interleaved; plus a matmul throughput probe. bench/run.mjs opens it once per thread
+// count (?threads=N&runs=R&model=/tools/out/base224/) and collects window.benchResult.
+import * as ort from "/bench/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs";
+
+const params = new URLSearchParams(location.search);
+const threads = Number(params.get("threads") ?? 1);
+const runs = Number(params.get("runs") ?? 10);
+const warmup = Number(params.get("warmup") ?? 2);
+const base = params.get("model") ?? "/tools/out/base224/";
+// One thread: the single-threaded build (what pages without cross-origin isolation get); more: the
+// threaded build with a rayon pool of that size.
+const build = params.get("build") ?? (threads > 1 ? "pkg-threads" : "pkg");
+const pkg = await import(`/www/${build}/siglip_lens.js`);
+const { Model, matmulProbe } = pkg;
+const log = (line) => (document.getElementById("log").textContent += line + "\n");
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const summary = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
+
+function cosine(a, b) {
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  return dot / Math.sqrt(na * nb);
+}
+
+async function fetchBytes(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+function probeAll() {
+  const probes = {};
+  for (const [m, k, n] of [[512, 512, 512], [196, 768, 3072], [196, 3072, 768], [196, 768, 768]]) {
+    for (const engine of ["ours", "candle"]) probes[`${engine} ${m}x${k}x${n}`] = matmulProbe(m, k, n, 7, engine);
+  }
+  return probes;
+}
+
+async function main() {
+  const wasm = await pkg.default();
+  if (threads > 1) await pkg.initThreadPool(threads);
+  if (params.has("probe")) {
+    window.benchResult = { probes: probeAll() };
+    log(JSON.stringify(window.benchResult, null, 1));
+    return;
+  }
+  const [config, preprocessor, weights] = await Promise.all([
+    fetch(base + "config.json").then((r) => r.text()),
+    fetch(base + "preprocessor_config.json").then((r) => r.text()),
+    fetchBytes(base + "model.safetensors"),
+  ]);
+  let start = performance.now();
+  const model = new Model(config, preprocessor, weights);
+  const ourLoadMs = performance.now() - start;
+  const size = model.imageSize;
+
+  // A deterministic input in the model's range (normalised pixels in [-1, 1]).
+  const pixels = new Float32Array(3 * size * size);
+  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.sin(i * 0.001) * 0.9;
+
+  ort.env.wasm.wasmPaths = "/bench/node_modules/onnxruntime-web/dist/";
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.simd = true;
+  const onnx = await fetchBytes(base + "vision.onnx");
+  start = performance.now();
+  const session = await ort.InferenceSession.create(onnx, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+  const ortLoadMs = performance.now() - start;
+  const feeds = { pixel_values: new ort.Tensor("float32", pixels, [1, 3, size, size]) };
+
+  const ours = async () => {
+    const t0 = performance.now();
+    const trace = model.runPixels(pixels);
+    const ms = performance.now() - t0;
+    return { ms, trace };
+  };
+  const theirs = async () => {
+    const t0 = performance.now();
+    const out = await session.run(feeds);
+    return { ms: performance.now() - t0, out };
+  };
+
+  // Same work? Compare the outputs once.
+  const a = await ours();
+  const b = await theirs();
+  const agreement = cosine(a.trace.lastHiddenState(), b.out.last_hidden_state.data);
+  a.trace.free();
+  log(`cosine(ours, onnxruntime) on last_hidden_state = ${agreement.toFixed(7)}`);
+
+  for (let i = 0; i < warmup; i++) { (await ours()).trace.free(); await theirs(); }
+  const oursMs = [], theirsMs = [];
+  for (let i = 0; i < runs; i++) {
+    const x = await ours(); oursMs.push(x.ms); x.trace.free();
+    theirsMs.push((await theirs()).ms);
+    log(`run ${i}: ours ${oursMs.at(-1).toFixed(0)} ms, onnxruntime ${theirsMs.at(-1).toFixed(0)} ms`);
+  }
+
+  const probes = probeAll();
+  const flops = forwardFlops(model);
+  window.benchResult = {
+    threads, runs, agreement,
+    ours: summary(oursMs), onnxruntime: summary(theirsMs),
+    ratio: median(oursMs) / median(theirsMs),
+    oursGflops: flops / (median(oursMs) * 1e6), flops,
+    probes, ourLoadMs, ortLoadMs,
+    wasmMemoryBytes: wasm.memory.buffer.byteLength,
+    userAgent: navigator.userAgent, crossOriginIsolated, build,
+  };
+  log(JSON.stringify(window.benchResult, null, 1));
+}
+
+/** Multiply-adds ×2 of one forward: embeddings, L blocks (qkv, scores, context, out, MLP), head. */
+function forwardFlops(m) {
+  const n = m.numPatches, d = m.hiddenSize, L = m.numLayers;
+  const inter = m.intermediateSize;
+  const block = 4 * n * d * d + 2 * n * n * d + 2 * n * d * inter;
+  const embed = n * d * 3 * m.patchSize * m.patchSize;
+  const head = m.hasHead ? 2 * n * d * d + 2 * d * d + 2 * d * inter : 0;
+  return 2 * (embed + L * block + head);
+}
+
+main().catch((error) => {
+  window.benchResult = { error: String(error && error.stack || error) };
+  log(String(error));
+});

@@ -1,0 +1,383 @@
+//! f32 matrix multiplication for the WebAssembly build: `C = A · Bᵀ (+ bias)`, the shape of every
+//! linear layer (`y = x Wᵀ + b`, W stored `[out, in]` as PyTorch does) and of attention's `Q Kᵀ`.
+//!
+//! BLIS-style: B is packed once into `KC × NR` micro-panels (weights at load time, K or V per call),
+//! A is packed per `KC` block into `MR`-row micro-panels, and a `MR × NR` register-blocked micro-kernel
+//! does the multiply-adds — SIMD128 `f32x4` with `relaxed_madd` when the module is built with
+//! relaxed SIMD (`+relaxed-simd`), else a separate multiply and add. On other targets a portable
+//! kernel with the same blocking runs (tests check the blocking and edge handling natively; the
+//! browser tests check the SIMD kernels).
+//!
+//! Work is split over column panels; with the `threads` feature the panels run on rayon's pool.
+
+/// Rows of A per micro-kernel call.
+pub const MR: usize = 4;
+/// Columns of B per micro-kernel call (two `f32x4`).
+pub const NR: usize = 8;
+/// Depth of one packed block: a `KC × NR` B micro-panel (8 KiB) and a `KC × MR` A micro-panel (6 KiB)
+/// sit in L1 together.
+pub const KC: usize = 256;
+
+/// B (n × k, row-major, "out × in") packed for the micro-kernel: for each KC block of k, for each
+/// NR-wide column panel, KC rows of NR values (zero-padded past n).
+#[derive(Debug, Clone)]
+pub struct PackedB {
+    n: usize,
+    k: usize,
+    data: Vec<f32>,
+}
+
+impl PackedB {
+    /// Packs B given as n rows of k values (a weight matrix `[out, in]`, or K in `Q Kᵀ`).
+    pub fn from_rows(b: &[f32], n: usize, k: usize) -> Self {
+        Self::pack(n, k, |row, col| b[row * k + col])
+    }
+
+    /// Packs B given as k rows of n values (V in `P V`: its transpose is what `A · Bᵀ` needs).
+    pub fn from_columns(b: &[f32], n: usize, k: usize) -> Self {
+        Self::pack(n, k, |row, col| b[col * n + row])
+    }
+
+    /// Packs the n × k matrix whose element (row, col) is `at(row, col)`.
+    pub fn pack(n: usize, k: usize, at: impl Fn(usize, usize) -> f32) -> Self {
+        let panels = n.div_ceil(NR);
+        let mut data = vec![0f32; panels * NR * k];
+        let mut offset = 0;
+        for k0 in (0..k).step_by(KC) {
+            let kc = KC.min(k - k0);
+            for panel in 0..panels {
+                for p in 0..kc {
+                    for j in 0..NR {
+                        let row = panel * NR + j;
+                        if row < n {
+                            data[offset + p * NR + j] = at(row, k0 + p);
+                        }
+                    }
+                }
+                offset += kc * NR;
+            }
+        }
+        PackedB { n, k, data }
+    }
+
+    pub fn n(&self) -> usize {
+        self.n
+    }
+
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// The micro-panel for k block starting at `k0` (depth `kc`) and column panel `panel`.
+    fn panel(&self, k0: usize, kc: usize, panel: usize) -> &[f32] {
+        let panels = self.n.div_ceil(NR);
+        let start = k0 * panels * NR + panel * kc * NR;
+        &self.data[start..start + kc * NR]
+    }
+}
+
+/// `C (m × n) = A (m × k) · Bᵀ + bias`, A and C row-major and contiguous.
+pub fn matmul(a: &[f32], m: usize, b: &PackedB, bias: Option<&[f32]>, c: &mut [f32]) {
+    matmul_strided(a, b.k, m, b, bias, c, b.n)
+}
+
+/// `C = A · Bᵀ + bias` where row i of A starts at `a[i·lda]` and row i of C at `c[i·ldc]`: a head's
+/// slice of a `(n, heads·head_dim)` matrix is read and written in place, without a transpose.
+pub fn matmul_strided(
+    a: &[f32],
+    lda: usize,
+    m: usize,
+    b: &PackedB,
+    bias: Option<&[f32]>,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let (n, k) = (b.n, b.k);
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        lda >= k && ldc >= n && a.len() >= (m - 1) * lda + k && c.len() >= (m - 1) * ldc + n,
+        "matmul: buffers too small"
+    );
+    assert!(
+        bias.is_none_or(|bias| bias.len() == n),
+        "matmul: bias length"
+    );
+    for i in 0..m {
+        let row = &mut c[i * ldc..][..n];
+        match bias {
+            Some(bias) => row.copy_from_slice(bias),
+            None => row.fill(0.0),
+        }
+    }
+    let m_panels = m.div_ceil(MR);
+    let mut packed_a = vec![0f32; m_panels * MR * KC.min(k.max(1))];
+    for k0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - k0);
+        pack_a(a, lda, m, k0, kc, &mut packed_a);
+        let packed_a = &packed_a[..m_panels * MR * kc];
+        for_each_panel(n.div_ceil(NR), c, |panel, c| {
+            let b_panel = b.panel(k0, kc, panel);
+            let cols = NR.min(n - panel * NR);
+            for mp in 0..m_panels {
+                let rows = MR.min(m - mp * MR);
+                let a_panel = &packed_a[mp * MR * kc..][..MR * kc];
+                // SAFETY: the panels hold kc·MR and kc·NR values; C rows mp·MR.. +rows, columns
+                // panel·NR.. +cols lie inside the m × n buffer.
+                unsafe {
+                    kernel(
+                        kc,
+                        a_panel.as_ptr(),
+                        b_panel.as_ptr(),
+                        c.add(mp * MR * ldc + panel * NR),
+                        ldc,
+                        rows,
+                        cols,
+                    )
+                };
+            }
+        });
+    }
+}
+
+/// A pointer that may cross to the worker threads: each thread writes a disjoint set of columns.
+#[derive(Clone, Copy)]
+struct SharedC(*mut f32);
+unsafe impl Send for SharedC {}
+unsafe impl Sync for SharedC {}
+
+impl SharedC {
+    fn add(self, offset: usize) -> *mut f32 {
+        // SAFETY: callers stay inside the buffer this pointer was made from.
+        unsafe { self.0.add(offset) }
+    }
+}
+
+fn for_each_panel(panels: usize, c: &mut [f32], work: impl Fn(usize, SharedC) + Sync + Send) {
+    let shared = SharedC(c.as_mut_ptr());
+    #[cfg(feature = "threads")]
+    {
+        use rayon::prelude::*;
+        (0..panels)
+            .into_par_iter()
+            .for_each(|panel| work(panel, shared));
+    }
+    #[cfg(not(feature = "threads"))]
+    for panel in 0..panels {
+        work(panel, shared);
+    }
+}
+
+/// Packs rows of A, columns k0..k0+kc, into MR-row micro-panels: panel[p][r] = A[mp·MR + r][k0 + p].
+fn pack_a(a: &[f32], lda: usize, m: usize, k0: usize, kc: usize, out: &mut [f32]) {
+    for mp in 0..m.div_ceil(MR) {
+        let panel = &mut out[mp * MR * kc..][..MR * kc];
+        for r in 0..MR {
+            let row = mp * MR + r;
+            if row < m {
+                let src = &a[row * lda + k0..][..kc];
+                for (p, &v) in src.iter().enumerate() {
+                    panel[p * MR + r] = v;
+                }
+            } else {
+                (0..kc).for_each(|p| panel[p * MR + r] = 0.0);
+            }
+        }
+    }
+}
+
+/// Adds the MR × NR product of an A micro-panel and a B micro-panel into C (only `rows` × `cols`
+/// of it are stored).
+///
+/// # Safety
+/// `a` holds `kc·MR` values, `b` holds `kc·NR`, and `c` points at a tile with `rows ≤ MR` rows and
+/// `cols ≤ NR` columns inside a row-major buffer of row stride `ldc`.
+#[cfg(target_arch = "wasm32")]
+unsafe fn kernel(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+) {
+    use core::arch::wasm32::*;
+
+    #[inline(always)]
+    unsafe fn madd(a: v128, b: v128, c: v128) -> v128 {
+        #[cfg(target_feature = "relaxed-simd")]
+        {
+            f32x4_relaxed_madd(a, b, c)
+        }
+        #[cfg(not(target_feature = "relaxed-simd"))]
+        {
+            f32x4_add(f32x4_mul(a, b), c)
+        }
+    }
+
+    let z = f32x4_splat(0.0);
+    let mut acc = [[z; 2]; MR];
+    let (mut a, mut b) = (a, b);
+    for _ in 0..kc {
+        let b0 = v128_load(b as *const v128);
+        let b1 = v128_load(b.add(4) as *const v128);
+        for (r, row) in acc.iter_mut().enumerate() {
+            let ar = v128_load32_splat(a.add(r) as *const u32);
+            row[0] = madd(ar, b0, row[0]);
+            row[1] = madd(ar, b1, row[1]);
+        }
+        a = a.add(MR);
+        b = b.add(NR);
+    }
+    let tile = acc;
+    if cols == NR {
+        for (r, [lo, hi]) in tile.iter().enumerate().take(rows) {
+            let row = c.add(r * ldc);
+            v128_store(
+                row as *mut v128,
+                f32x4_add(v128_load(row as *const v128), *lo),
+            );
+            v128_store(
+                row.add(4) as *mut v128,
+                f32x4_add(v128_load(row.add(4) as *const v128), *hi),
+            );
+        }
+    } else {
+        let mut buffer = [0f32; MR * NR];
+        for (r, [lo, hi]) in tile.iter().enumerate() {
+            v128_store(buffer.as_mut_ptr().add(r * NR) as *mut v128, *lo);
+            v128_store(buffer.as_mut_ptr().add(r * NR + 4) as *mut v128, *hi);
+        }
+        store_partial(&buffer, c, ldc, rows, cols);
+    }
+}
+
+/// The portable kernel: same blocking and edge handling, plain loops.
+#[cfg(not(target_arch = "wasm32"))]
+unsafe fn kernel(
+    kc: usize,
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+) {
+    let mut buffer = [0f32; MR * NR];
+    let (a, b) = (
+        std::slice::from_raw_parts(a, kc * MR),
+        std::slice::from_raw_parts(b, kc * NR),
+    );
+    for p in 0..kc {
+        for r in 0..MR {
+            for j in 0..NR {
+                buffer[r * NR + j] += a[p * MR + r] * b[p * NR + j];
+            }
+        }
+    }
+    store_partial(&buffer, c, ldc, rows, cols);
+}
+
+/// Adds the top-left `rows × cols` of an MR × NR tile into C.
+unsafe fn store_partial(tile: &[f32; MR * NR], c: *mut f32, ldc: usize, rows: usize, cols: usize) {
+    for r in 0..rows {
+        for j in 0..cols {
+            *c.add(r * ldc + j) += tile[r * NR + j];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(a: &[f32], b: &[f32], m: usize, n: usize, k: usize, bias: Option<&[f32]>) -> Vec<f32> {
+        let mut c = vec![0f32; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                let dot: f64 = (0..k)
+                    .map(|p| a[i * k + p] as f64 * b[j * k + p] as f64)
+                    .sum();
+                c[i * n + j] = dot as f32 + bias.map_or(0.0, |b| b[j]);
+            }
+        }
+        c
+    }
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len)
+            .map(|i| {
+                ((i as u32).wrapping_mul(2654435761).wrapping_add(seed) % 1000) as f32 / 500.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_edge_shape_matches_the_naive_product() {
+        for (m, n, k) in [
+            (1, 1, 1),
+            (6, 8, 256),
+            (7, 9, 257),
+            (13, 17, 600),
+            (196, 24, 64),
+            (5, 3, 1000),
+        ] {
+            let (a, b, bias) = (values(m * k, 1), values(n * k, 2), values(n, 3));
+            let mut c = vec![f32::NAN; m * n];
+            matmul(&a, m, &PackedB::from_rows(&b, n, k), Some(&bias), &mut c);
+            let expected = naive(&a, &b, m, n, k, Some(&bias));
+            let worst = c
+                .iter()
+                .zip(&expected)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-3 * (k as f32).sqrt(), "{m}×{n}×{k}: {worst}");
+        }
+    }
+
+    #[test]
+    fn strided_operands_read_and_write_in_place() {
+        let (m, n, k, lda, ldc) = (9, 5, 7, 20, 13);
+        let a = values(m * lda, 5);
+        let b = values(n * k, 6);
+        let mut c = vec![-7.0f32; m * ldc];
+        matmul_strided(
+            &a[3..],
+            lda,
+            m,
+            &PackedB::from_rows(&b, n, k),
+            None,
+            &mut c[2..],
+            ldc,
+        );
+        let dense: Vec<f32> = (0..m)
+            .flat_map(|i| a[3 + i * lda..][..k].to_vec())
+            .collect();
+        let expected = naive(&dense, &b, m, n, k, None);
+        for i in 0..m {
+            for j in 0..ldc {
+                let got = c[i * ldc + j];
+                match j
+                    .checked_sub(2)
+                    .filter(|&j| j < n && (i * ldc + 2 + j) < c.len())
+                {
+                    Some(j) => assert!((got - expected[i * n + j]).abs() < 1e-4),
+                    None => assert_eq!(got, -7.0, "({i}, {j}) outside C was written"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn column_packing_is_the_transpose() {
+        let (n, k) = (11, 7);
+        let b = values(n * k, 4);
+        let transposed: Vec<f32> = (0..k * n).map(|i| b[(i % n) * k + i / n]).collect();
+        assert_eq!(
+            PackedB::from_rows(&b, n, k).data,
+            PackedB::from_columns(&transposed, n, k).data
+        );
+    }
+}

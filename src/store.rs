@@ -1,0 +1,148 @@
+//! Tensors handed over one at a time — the page streams them out of its download — so a model can be
+//! built without holding the file's bytes and the f32 weights at the same time. Each tensor is widened
+//! to f32 on arrival; the model takes each one out as it packs it, so the store empties as the model
+//! fills.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use candle_core::{DType, Device, Shape, Tensor};
+use candle_nn::var_builder::SimpleBackend;
+use candle_nn::{Init, VarBuilder};
+
+use crate::checkpoint::TOWER_MARKER;
+use crate::error::{Error, Result};
+
+#[derive(Default)]
+pub struct TensorStore {
+    tensors: HashMap<String, Tensor>,
+}
+
+impl TensorStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one tensor as stored in a safetensors file: `dtype` is its header's name ("F32", "F16",
+    /// "BF16"), `bytes` its little-endian data.
+    pub fn insert(&mut self, name: &str, dtype: &str, shape: &[usize], bytes: &[u8]) -> Result<()> {
+        let fail = |what: String| Error::Checkpoint(format!("tensor `{name}`: {what}"));
+        let dtype = match dtype {
+            "F32" => DType::F32,
+            "F16" => DType::F16,
+            "BF16" => DType::BF16,
+            other => {
+                return Err(fail(format!(
+                    "stored as {other}; only F32, F16 and BF16 weights are supported"
+                )))
+            }
+        };
+        let elements = shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .ok_or_else(|| fail(format!("shape {shape:?} overflows")))?;
+        if elements.checked_mul(dtype.size_in_bytes()) != Some(bytes.len()) {
+            return Err(fail(format!(
+                "{} bytes do not hold a {dtype:?} tensor of shape {shape:?}",
+                bytes.len()
+            )));
+        }
+        let tensor =
+            Tensor::from_raw_buffer(bytes, dtype, shape, &Device::Cpu)?.to_dtype(DType::F32)?;
+        self.tensors.insert(name.to_owned(), tensor);
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.tensors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tensors.is_empty()
+    }
+
+    /// Where the tower sits among the names given, found as in [`crate::checkpoint::Checkpoint::parse`].
+    fn prefix(&self) -> Result<String> {
+        let mut towers: Vec<&str> = self
+            .tensors
+            .keys()
+            .filter_map(|n| n.strip_suffix(TOWER_MARKER))
+            .collect();
+        towers.sort();
+        match towers.as_slice() {
+            [prefix] => Ok(prefix.to_string()),
+            [] => Err(Error::Checkpoint(format!(
+                "no SigLIP vision tower among the {} tensors given: none ends in `{TOWER_MARKER}`",
+                self.tensors.len()
+            ))),
+            several => Err(Error::Checkpoint(format!(
+                "several vision towers, under the prefixes {several:?}"
+            ))),
+        }
+    }
+
+    /// A `VarBuilder` rooted at the tower that hands each tensor out once (checked against the shape
+    /// the model asks for) and forgets it.
+    pub fn into_var_builder(self) -> Result<VarBuilder<'static>> {
+        let prefix = self.prefix()?;
+        let backend = TakeOnce {
+            prefix,
+            tensors: Mutex::new(self.tensors),
+        };
+        Ok(VarBuilder::from_backend(
+            Box::new(backend),
+            DType::F32,
+            Device::Cpu,
+        ))
+    }
+}
+
+struct TakeOnce {
+    prefix: String,
+    tensors: Mutex<HashMap<String, Tensor>>,
+}
+
+impl SimpleBackend for TakeOnce {
+    fn get(
+        &self,
+        shape: Shape,
+        name: &str,
+        _: Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        let full = format!("{}{name}", self.prefix);
+        let tensor = self
+            .tensors
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("tensor store poisoned".into()))?
+            .remove(&full);
+        let tensor = tensor.ok_or_else(|| {
+            candle_core::Error::Msg(format!(
+                "tensor `{full}` is missing; the config asks for it with shape {shape:?}. \
+                 Is config.json the one that belongs to this checkpoint?"
+            ))
+        })?;
+        if tensor.shape() != &shape {
+            return Err(candle_core::Error::Msg(format!(
+                "tensor `{full}` has shape {:?}, but config.json implies {:?}; the config and the weights belong to different models",
+                tensor.dims(),
+                shape.dims()
+            )));
+        }
+        tensor.to_dtype(dtype)?.to_device(dev)
+    }
+
+    fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> candle_core::Result<Tensor> {
+        Err(candle_core::Error::Msg(format!(
+            "tensor `{name}` was requested without a shape to check"
+        )))
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.tensors
+            .lock()
+            .map(|t| t.contains_key(&format!("{}{name}", self.prefix)))
+            .unwrap_or(false)
+    }
+}
