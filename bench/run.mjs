@@ -32,12 +32,17 @@ try {
   for (const threads of threadCounts) {
     const page = await browser.newPage();
     page.on("console", (m) => m.type() === "error" && console.error("page:", m.text()));
-    await page.goto(`${url}?threads=${threads}&runs=${runs}&model=${model}${"probe" in args ? "&probe" : ""}${args.build ? `&build=${args.build}` : ""}`);
+    await page.goto(`${url}?threads=${threads}&runs=${runs}&model=${model}${"probe" in args ? "&probe" : ""}${args.build ? `&build=${args.build}` : ""}${args.only ? `&only=${args.only}` : ""}&warmup=${args.warmup ?? 2}`);
     await page.waitForFunction(() => window.benchResult, null, { timeout: 20 * 60_000, polling: 1000 });
     const result = await page.evaluate(() => window.benchResult);
     if (result.error) throw new Error(result.error);
     if ("probe" in args) {
       console.log(result.probes);
+      continue;
+    }
+    if (result.oursOnly) {
+      console.log(`${model} on ${threads} thread(s): forward median ${result.ours.median.toFixed(0)} ms (${result.ours.min.toFixed(0)}–${result.ours.max.toFixed(0)}), ` +
+        `${result.oursGflops.toFixed(1)} GFLOP/s, load ${result.ourLoadMs.toFixed(0)} ms, wasm memory ${(result.wasmMemoryBytes / 2 ** 20).toFixed(0)} MiB`);
       continue;
     }
     results.push(result);
@@ -49,7 +54,7 @@ try {
   server.close();
 }
 
-if ("probe" in args) process.exit(0);
+if ("probe" in args || args.only) process.exit(0);
 const browserVersion = results[0]?.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? "?";
 const cpu = os.cpus()[0]?.model ?? "?";
 const wasmBytes = fs.statSync(path.join(ROOT, "www/pkg/siglip_lens_bg.wasm")).size;

@@ -11,9 +11,9 @@
 //! Work is split over column panels; with the `threads` feature the panels run on rayon's pool.
 
 /// Rows of A per micro-kernel call.
-pub const MR: usize = 4;
+pub const MR: usize = 3;
 /// Columns of B per micro-kernel call (two `f32x4`).
-pub const NR: usize = 8;
+pub const NR: usize = 12;
 /// Depth of one packed block: a `KC × NR` B micro-panel (8 KiB) and a `KC × MR` A micro-panel (6 KiB)
 /// sit in L1 together.
 pub const KC: usize = 256;
@@ -117,27 +117,32 @@ pub fn matmul_strided(
         let kc = KC.min(k - k0);
         pack_a(a, lda, m, k0, kc, &mut packed_a);
         let packed_a = &packed_a[..m_panels * MR * kc];
-        for_each_panel(n.div_ceil(NR), c, |panel, c| {
-            let b_panel = b.panel(k0, kc, panel);
-            let cols = NR.min(n - panel * NR);
-            for mp in 0..m_panels {
-                let rows = MR.min(m - mp * MR);
-                let a_panel = &packed_a[mp * MR * kc..][..MR * kc];
-                // SAFETY: the panels hold kc·MR and kc·NR values; C rows mp·MR.. +rows, columns
-                // panel·NR.. +cols lie inside the m × n buffer.
-                unsafe {
-                    kernel(
-                        kc,
-                        a_panel.as_ptr(),
-                        b_panel.as_ptr(),
-                        c.add(mp * MR * ldc + panel * NR),
-                        ldc,
-                        rows,
-                        cols,
-                    )
-                };
-            }
-        });
+        for_each_panel(
+            n.div_ceil(NR),
+            c,
+            m * n * k >= PARALLEL_MIN_MACS,
+            |panel, c| {
+                let b_panel = b.panel(k0, kc, panel);
+                let cols = NR.min(n - panel * NR);
+                for mp in 0..m_panels {
+                    let rows = MR.min(m - mp * MR);
+                    let a_panel = &packed_a[mp * MR * kc..][..MR * kc];
+                    // SAFETY: the panels hold kc·MR and kc·NR values; C rows mp·MR.. +rows, columns
+                    // panel·NR.. +cols lie inside the m × n buffer.
+                    unsafe {
+                        kernel(
+                            kc,
+                            a_panel.as_ptr(),
+                            b_panel.as_ptr(),
+                            c.add(mp * MR * ldc + panel * NR),
+                            ldc,
+                            rows,
+                            cols,
+                        )
+                    };
+                }
+            },
+        );
     }
 }
 
@@ -154,16 +159,26 @@ impl SharedC {
     }
 }
 
-fn for_each_panel(panels: usize, c: &mut [f32], work: impl Fn(usize, SharedC) + Sync + Send) {
+/// Products smaller than this many multiply-adds run on the calling thread: one attention head's
+/// `q kᵀ` (196 × 196 × 64 ≈ 2.5 M) is cheaper than waking the pool; callers parallelise over heads.
+pub const PARALLEL_MIN_MACS: usize = 8 << 20;
+
+fn for_each_panel(
+    panels: usize,
+    c: &mut [f32],
+    parallel: bool,
+    work: impl Fn(usize, SharedC) + Sync + Send,
+) {
     let shared = SharedC(c.as_mut_ptr());
     #[cfg(feature = "threads")]
-    {
+    if parallel {
         use rayon::prelude::*;
         (0..panels)
             .into_par_iter()
             .for_each(|panel| work(panel, shared));
+        return;
     }
-    #[cfg(not(feature = "threads"))]
+    let _ = parallel;
     for panel in 0..panels {
         work(panel, shared);
     }
@@ -217,38 +232,33 @@ unsafe fn kernel(
         }
     }
 
-    let z = f32x4_splat(0.0);
-    let mut acc = [[z; 2]; MR];
+    const NV: usize = NR / 4; // f32x4 vectors per row of the tile
+    let mut acc = [[f32x4_splat(0.0); NV]; MR];
     let (mut a, mut b) = (a, b);
     for _ in 0..kc {
-        let b0 = v128_load(b as *const v128);
-        let b1 = v128_load(b.add(4) as *const v128);
+        let bv: [v128; NV] = core::array::from_fn(|j| v128_load(b.add(4 * j) as *const v128));
         for (r, row) in acc.iter_mut().enumerate() {
             let ar = v128_load32_splat(a.add(r) as *const u32);
-            row[0] = madd(ar, b0, row[0]);
-            row[1] = madd(ar, b1, row[1]);
+            for (v, bj) in row.iter_mut().zip(&bv) {
+                *v = madd(ar, *bj, *v);
+            }
         }
         a = a.add(MR);
         b = b.add(NR);
     }
-    let tile = acc;
     if cols == NR {
-        for (r, [lo, hi]) in tile.iter().enumerate().take(rows) {
-            let row = c.add(r * ldc);
-            v128_store(
-                row as *mut v128,
-                f32x4_add(v128_load(row as *const v128), *lo),
-            );
-            v128_store(
-                row.add(4) as *mut v128,
-                f32x4_add(v128_load(row.add(4) as *const v128), *hi),
-            );
+        for (r, row) in acc.iter().enumerate().take(rows) {
+            for (j, v) in row.iter().enumerate() {
+                let out = c.add(r * ldc + 4 * j) as *mut v128;
+                v128_store(out, f32x4_add(v128_load(out), *v));
+            }
         }
     } else {
         let mut buffer = [0f32; MR * NR];
-        for (r, [lo, hi]) in tile.iter().enumerate() {
-            v128_store(buffer.as_mut_ptr().add(r * NR) as *mut v128, *lo);
-            v128_store(buffer.as_mut_ptr().add(r * NR + 4) as *mut v128, *hi);
+        for (r, row) in acc.iter().enumerate() {
+            for (j, v) in row.iter().enumerate() {
+                v128_store(buffer.as_mut_ptr().add(r * NR + 4 * j) as *mut v128, *v);
+            }
         }
         store_partial(&buffer, c, ldc, rows, cols);
     }

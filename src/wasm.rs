@@ -286,6 +286,7 @@ impl Model {
             image_size: c.image_size,
             preprocess_ms: 0.0,
             forward_ms: now_ms() - start,
+            rollouts: Default::default(),
         })
     }
 
@@ -305,6 +306,8 @@ pub struct Trace {
     image_size: usize,
     preprocess_ms: f64,
     forward_ms: f64,
+    /// Rollout matrices (n, n) computed so far, by head fusion.
+    rollouts: std::cell::RefCell<std::collections::HashMap<Fusion, Vec<f32>>>,
 }
 
 #[wasm_bindgen]
@@ -466,23 +469,28 @@ impl Trace {
     }
 
     /// Attention rollout through all blocks with heads fused by `fusion` ("mean", "max", "min"):
-    /// the row of patch `query`, or the mean over all query patches when `query` is undefined.
+    /// the row of patch `query`, or the mean over all query patches when `query` is undefined. The
+    /// (n, n) rollout matrix is computed once per fusion and kept, so other patches answer at once.
     pub fn rollout(&self, query: Option<usize>, fusion: &str) -> JsResult<Float32Array> {
         let n = self.num_patches();
         let fusion = parse_fusion(fusion)?;
-        let layers = (0..self.num_layers())
-            .map(|l| {
-                self.attention(l)
-                    .and_then(|a| a.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error))
-            })
-            .collect::<JsResult<Vec<Vec<f32>>>>()?;
-        let matrix = analysis::rollout(&layers, n, fusion);
+        if let Some(q) = query {
+            check("query patch", q, n)?;
+        }
+        let mut cache = self.rollouts.borrow_mut();
+        if !cache.contains_key(&fusion) {
+            let layers = (0..self.num_layers())
+                .map(|l| {
+                    self.attention(l)
+                        .and_then(|a| a.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error))
+                })
+                .collect::<JsResult<Vec<Vec<f32>>>>()?;
+            cache.insert(fusion, analysis::rollout(&layers, n, fusion));
+        }
+        let matrix = &cache[&fusion];
         let row = match query {
-            Some(q) => {
-                check("query patch", q, n)?;
-                matrix[q * n..][..n].to_vec()
-            }
-            None => analysis::mean_rows(&matrix, n),
+            Some(q) => matrix[q * n..][..n].to_vec(),
+            None => analysis::mean_rows(matrix, n),
         };
         Ok(Float32Array::from(row.as_slice()))
     }

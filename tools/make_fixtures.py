@@ -4,6 +4,7 @@
     python3 -m venv tools/.venv && tools/.venv/bin/pip install -r tools/requirements.txt
     tools/.venv/bin/python tools/make_fixtures.py            # tests/fixtures + www/models/demo
     tools/.venv/bin/python tools/make_fixtures.py --base224 tools/out/base224   # real-shape check (not committed)
+    tools/.venv/bin/python tools/make_fixtures.py --so400m tools/out/so400m     # largest tower, for the page
 
 Everything is seeded: rerunning it rewrites the same files. CI never runs this script.
 
@@ -253,13 +254,32 @@ def make_base224(directory: Path) -> None:
     save_checkpoint(model, directory, torch.float32, processor(config.vision_config, BICUBIC), image)
 
 
+def make_so400m(directory: Path) -> None:
+    """google/siglip-so400m-patch14-384's vision tower (27 layers, 1152 wide, 729 patches), random
+    weights, bare SiglipVisionModel layout, f32 (1.7 GB): for checking that the page loads and runs it."""
+    config = SiglipVisionConfig(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27,
+                                num_attention_heads=16, image_size=384, patch_size=14)
+    torch.manual_seed(0)
+    model = SiglipVisionModel(config)
+    randomize(model, seed=40)
+    if directory.exists():
+        shutil.rmtree(directory)
+    model.save_pretrained(directory, safe_serialization=True)
+    processor(config, BICUBIC).save_pretrained(directory)
+    print(f"wrote {directory}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base224", type=Path, help="write only the base-224 checkpoint and reference here")
+    parser.add_argument("--so400m", type=Path, help="write only a random so400m-384 vision tower here")
     args = parser.parse_args()
     torch.set_num_threads(2)
     if args.base224:
         make_base224(args.base224)
+        return
+    if args.so400m:
+        make_so400m(args.so400m)
         return
     images = write_images(FIXTURES / "images")
     write_preprocess_reference(images, FIXTURES)

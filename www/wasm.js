@@ -6,7 +6,7 @@
 //   pkg          SIMD128 + relaxed-SIMD fused multiply-add, one thread   (default)
 //   pkg-threads  the same + a rayon thread pool                          (cross-origin isolated pages)
 //   pkg-simd128  plain SIMD128, one thread                               (engines without relaxed SIMD)
-import { checkLayout, headerLength, parseHeader } from "./safetensors.js";
+import { checkLayout, headerLength, parseHeader, visionTower } from "./safetensors.js";
 
 export const BUILDS = ["pkg", "pkg-threads", "pkg-simd128"];
 
@@ -43,7 +43,8 @@ export async function startWasm(build) {
 
 /**
  * Builds a Model from config text, optional preprocessor text and safetensors bytes (a whole file or
- * its vision tensors), streaming tensor by tensor. Throws an Error naming what was wrong.
+ * its vision tensors), streaming the vision tower's tensors one by one. Throws an Error naming what
+ * was wrong.
  */
 export function buildModel(wasm, configText, preprocessorText, weights) {
   let tensors, data;
@@ -54,6 +55,7 @@ export function buildModel(wasm, configText, preprocessorText, weights) {
     }
     ({ tensors } = parseHeader(weights.subarray(8, 8 + n)));
     checkLayout(tensors, weights.length - 8 - n);
+    ({ tensors } = visionTower(tensors)); // a whole file's text tower never enters wasm memory
     data = weights.subarray(8 + n);
   } catch (error) {
     throw new Error(`model.safetensors: ${error.message}`);

@@ -122,7 +122,7 @@ fn top_eigenvector(matrix: &[f64], n: usize) -> (Vec<f64>, f64) {
 }
 
 /// How the heads of one layer are fused in attention rollout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fusion {
     Mean,
     Max,
@@ -174,20 +174,16 @@ pub fn rollout(layers: &[Vec<f32>], n: usize, fusion: Fusion) -> Vec<f32> {
             let sum: f32 = row.iter().sum();
             row.iter_mut().for_each(|v| *v /= sum);
         }
-        // result ← a · result (the newest layer applies last).
+        // result ← a · result (the newest layer applies last): (n, n) · (n, n) through the SIMD GEMM,
+        // which reads result's columns as the packed operand.
         let mut next = vec![0f32; n * n];
-        for q in 0..n {
-            for k in 0..n {
-                let weight = a[q * n + k];
-                if weight != 0.0 {
-                    let source = &result[k * n..][..n];
-                    next[q * n..][..n]
-                        .iter_mut()
-                        .zip(source)
-                        .for_each(|(o, s)| *o += weight * s);
-                }
-            }
-        }
+        crate::gemm::matmul(
+            &a,
+            n,
+            &crate::gemm::PackedB::from_columns(&result, n, n),
+            None,
+            &mut next,
+        );
         result = next;
     }
     result

@@ -68,9 +68,25 @@ pub(crate) fn attend(
     Ok((context, probs))
 }
 
+/// A pointer the attention heads share; each writes a disjoint part of the buffer behind it.
+#[cfg(target_arch = "wasm32")]
+#[derive(Clone, Copy)]
+struct SharedMut(*mut f32);
+#[cfg(target_arch = "wasm32")]
+unsafe impl Send for SharedMut {}
+#[cfg(target_arch = "wasm32")]
+unsafe impl Sync for SharedMut {}
+#[cfg(target_arch = "wasm32")]
+impl SharedMut {
+    fn at(self, offset: usize) -> *mut f32 {
+        // SAFETY: callers stay inside the buffer this pointer was made from.
+        unsafe { self.0.add(offset) }
+    }
+}
+
 /// The same, for the WebAssembly build: each head's `q kᵀ` and `p v` go through [`crate::gemm`]
 /// reading the head's columns in place (no split/transpose copies), and the softmax is
-/// [`crate::simd`]'s.
+/// [`crate::simd`]'s. With the `threads` feature the heads run on the pool.
 #[cfg(target_arch = "wasm32")]
 pub(crate) fn attend(
     q: &Tensor,
@@ -87,26 +103,44 @@ pub(crate) fn attend(
     let head_dim = d / num_heads;
     let mut probs = vec![0f32; b * num_heads * n_q * n_k];
     let mut context = vec![0f32; b * n_q * d];
+    // Each head writes its own block of `probs` and its own columns of `context`.
+    let probs_at = SharedMut(probs.as_mut_ptr());
+    let context_at = SharedMut(context.as_mut_ptr());
     with_f32_slice(q, |q| {
         with_f32_slice(k, |k| {
             with_f32_slice(v, |v| {
-                for batch in 0..b {
+                let one_head = |job: usize| {
+                    let (batch, head) = (job / num_heads, job % num_heads);
                     let (q, k, v) = (
                         &q[batch * n_q * d..],
                         &k[batch * n_k * d..],
                         &v[batch * n_k * d..],
                     );
-                    for head in 0..num_heads {
-                        let col = head * head_dim;
-                        let p = &mut probs[(batch * num_heads + head) * n_q * n_k..][..n_q * n_k];
-                        let keys = PackedB::pack(n_k, head_dim, |row, c| k[row * d + col + c]);
-                        matmul_strided(&q[col..], d, n_q, &keys, None, p, n_k); // (n_q, n_k)
-                        crate::simd::softmax_rows_inplace(p, n_k, scale as f32);
-                        let values = PackedB::pack(head_dim, n_k, |row, c| v[c * d + col + row]);
-                        let out = &mut context[batch * n_q * d + col..];
-                        matmul_strided(p, n_k, n_q, &values, None, out, d); // (n_q, head_dim) in place
-                    }
+                    let col = head * head_dim;
+                    // SAFETY: job `(batch, head)` alone touches this (n_q, n_k) block of `probs` and
+                    // the head's columns of this batch's rows of `context`; both buffers outlive the loop.
+                    let (p, out) = unsafe {
+                        (
+                            std::slice::from_raw_parts_mut(probs_at.at(job * n_q * n_k), n_q * n_k),
+                            std::slice::from_raw_parts_mut(
+                                context_at.at(batch * n_q * d + col),
+                                (n_q - 1) * d + head_dim,
+                            ),
+                        )
+                    };
+                    let keys = PackedB::pack(n_k, head_dim, |row, c| k[row * d + col + c]);
+                    matmul_strided(&q[col..], d, n_q, &keys, None, p, n_k); // (n_q, n_k)
+                    crate::simd::softmax_rows_inplace(p, n_k, scale as f32);
+                    let values = PackedB::pack(head_dim, n_k, |row, c| v[c * d + col + row]);
+                    matmul_strided(p, n_k, n_q, &values, None, out, d); // (n_q, head_dim) in place
+                };
+                #[cfg(feature = "threads")]
+                {
+                    use rayon::prelude::*;
+                    (0..b * num_heads).into_par_iter().for_each(one_head);
                 }
+                #[cfg(not(feature = "threads"))]
+                (0..b * num_heads).for_each(one_head);
             })
         })
     })???;
