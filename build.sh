@@ -6,6 +6,7 @@
 #                             www/pkg-threads (relaxed SIMD + threads), www/pkg-simd128 (fallback)
 #   ./build.sh serve [PORT]   build, then serve www/ on http://127.0.0.1:PORT (default 8080)
 #   ./build.sh test           native tests, wasm tests in headless Chromium and Firefox, page tests
+#   ./build.sh bench          ours vs onnxruntime-web in headless Chromium (bench/out/results.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -105,9 +106,24 @@ test_all() {
   fi
 }
 
+bench() {
+  build
+  need_apt chromium
+  [ -d bench/node_modules/onnxruntime-web ] || (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+  local out=tools/out/base224
+  if [ ! -f "$out/vision.onnx" ]; then
+    say "making the base-224 checkpoint and its ONNX export (torch + transformers in tools/.venv; minutes)"
+    [ -x tools/.venv/bin/python ] || { python3 -m venv tools/.venv && tools/.venv/bin/pip install -q -r tools/requirements.txt; }
+    tools/.venv/bin/python tools/make_fixtures.py --base224 "$ROOT/$out"
+    tools/.venv/bin/python tools/export_onnx.py "$out"
+  fi
+  node bench/run.mjs "$@"
+}
+
 case "${1:-}" in
   build) build ;;
   serve) shift; serve "$@" ;;
   test) test_all ;;
+  bench) shift; bench "$@" ;;
   *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -40,7 +40,7 @@ function probeAll() {
 
 async function main() {
   const wasm = await pkg.default();
-  if (threads > 1) await pkg.initThreadPool(threads);
+  if (pkg.hasThreads()) await pkg.initThreadPool(Number(params.get("pool") ?? threads));
   if (params.has("probe")) {
     window.benchResult = { probes: probeAll() };
     log(JSON.stringify(window.benchResult, null, 1));

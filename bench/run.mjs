@@ -32,7 +32,7 @@ try {
   for (const threads of threadCounts) {
     const page = await browser.newPage();
     page.on("console", (m) => m.type() === "error" && console.error("page:", m.text()));
-    await page.goto(`${url}?threads=${threads}&runs=${runs}&model=${model}${"probe" in args ? "&probe" : ""}${args.build ? `&build=${args.build}` : ""}${args.only ? `&only=${args.only}` : ""}&warmup=${args.warmup ?? 2}`);
+    await page.goto(`${url}?threads=${threads}&runs=${runs}&model=${model}${"probe" in args ? "&probe" : ""}${args.build ? `&build=${args.build}` : ""}${args.only ? `&only=${args.only}` : ""}&warmup=${args.warmup ?? 2}${args.pool ? `&pool=${args.pool}` : ""}`);
     await page.waitForFunction(() => window.benchResult, null, { timeout: 20 * 60_000, polling: 1000 });
     const result = await page.evaluate(() => window.benchResult);
     if (result.error) throw new Error(result.error);

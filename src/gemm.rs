@@ -111,22 +111,33 @@ pub fn matmul_strided(
             None => row.fill(0.0),
         }
     }
+    // A is packed once for every k block; then each group of column panels runs through all k
+    // blocks, so one parallel region covers the whole product (waking the pool per k block cost more
+    // than it saved) while each core still keeps one k block of A in its own cache.
     let m_panels = m.div_ceil(MR);
-    let mut packed_a = vec![0f32; m_panels * MR * KC.min(k.max(1))];
+    let mut packed_a = vec![0f32; m_panels * MR * k];
     for k0 in (0..k).step_by(KC) {
         let kc = KC.min(k - k0);
-        pack_a(a, lda, m, k0, kc, &mut packed_a);
-        let packed_a = &packed_a[..m_panels * MR * kc];
-        for_each_panel(
-            n.div_ceil(NR),
-            c,
-            m * n * k >= PARALLEL_MIN_MACS,
-            |panel, c| {
+        pack_a(
+            a,
+            lda,
+            m,
+            k0,
+            kc,
+            &mut packed_a[m_panels * MR * k0..][..m_panels * MR * kc],
+        );
+    }
+    let panels = n.div_ceil(NR);
+    for_each_group(panels, c, m * n * k >= PARALLEL_MIN_MACS, |group, c| {
+        for k0 in (0..k).step_by(KC) {
+            let kc = KC.min(k - k0);
+            let a_block = &packed_a[m_panels * MR * k0..][..m_panels * MR * kc];
+            for panel in group.clone() {
                 let b_panel = b.panel(k0, kc, panel);
                 let cols = NR.min(n - panel * NR);
                 for mp in 0..m_panels {
                     let rows = MR.min(m - mp * MR);
-                    let a_panel = &packed_a[mp * MR * kc..][..MR * kc];
+                    let a_panel = &a_block[mp * MR * kc..][..MR * kc];
                     // SAFETY: the panels hold kc·MR and kc·NR values; C rows mp·MR.. +rows, columns
                     // panel·NR.. +cols lie inside the m × n buffer.
                     unsafe {
@@ -141,9 +152,9 @@ pub fn matmul_strided(
                         )
                     };
                 }
-            },
-        );
-    }
+            }
+        }
+    });
 }
 
 /// A pointer that may cross to the worker threads: each thread writes a disjoint set of columns.
@@ -163,25 +174,26 @@ impl SharedC {
 /// `q kᵀ` (196 × 196 × 64 ≈ 2.5 M) is cheaper than waking the pool; callers parallelise over heads.
 pub const PARALLEL_MIN_MACS: usize = 8 << 20;
 
-fn for_each_panel(
+/// Runs `work` on contiguous groups of column panels: all of them on this thread, or, with the
+/// `threads` feature and `parallel`, a few groups per pool thread.
+fn for_each_group(
     panels: usize,
     c: &mut [f32],
     parallel: bool,
-    work: impl Fn(usize, SharedC) + Sync + Send,
+    work: impl Fn(std::ops::Range<usize>, SharedC) + Sync + Send,
 ) {
     let shared = SharedC(c.as_mut_ptr());
     #[cfg(feature = "threads")]
     if parallel {
         use rayon::prelude::*;
-        (0..panels)
+        let groups = (rayon::current_num_threads() * 2).min(panels).max(1);
+        (0..groups)
             .into_par_iter()
-            .for_each(|panel| work(panel, shared));
+            .for_each(|g| work(g * panels / groups..(g + 1) * panels / groups, shared));
         return;
     }
     let _ = parallel;
-    for panel in 0..panels {
-        work(panel, shared);
-    }
+    work(0..panels, shared);
 }
 
 /// Packs rows of A, columns k0..k0+kc, into MR-row micro-panels: panel[p][r] = A[mp·MR + r][k0 + p].
