@@ -9,10 +9,13 @@ const runs = Number(params.get("runs") ?? 10);
 const warmup = Number(params.get("warmup") ?? 2);
 const base = params.get("model") ?? "/tools/out/base224/";
 // One thread: the single-threaded build (what pages without cross-origin isolation get); more: the
-// threaded build with a rayon pool of that size.
+// threaded build with a rayon pool of that size. Ours runs in a worker, as in the page.
 const build = params.get("build") ?? (threads > 1 ? "pkg-threads" : "pkg");
-const pkg = await import(`/www/${build}/siglip_lens.js`);
-const { matmulProbe } = pkg;
+const worker = new Worker("/bench/ours-worker.js", { type: "module" });
+const ask = (message) => new Promise((resolve, reject) => {
+  worker.onmessage = ({ data }) => (data.error ? reject(new Error(data.error)) : resolve(data.ok));
+  worker.postMessage(message);
+});
 const log = (line) => (document.getElementById("log").textContent += line + "\n");
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -30,54 +33,32 @@ async function fetchBytes(url) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-function probeAll() {
-  const probes = {};
-  for (const [m, k, n] of [[512, 512, 512], [196, 768, 3072], [196, 3072, 768], [196, 768, 768]]) {
-    for (const engine of ["ours", "candle"]) probes[`${engine} ${m}x${k}x${n}`] = matmulProbe(m, k, n, 7, engine);
-  }
-  return probes;
-}
-
 async function main() {
-  const wasm = await pkg.default();
-  if (pkg.hasThreads()) await pkg.initThreadPool(Number(params.get("pool") ?? threads));
   if (params.has("probe")) {
-    window.benchResult = { probes: probeAll() };
+    await ask({ type: "load", build, threads: Number(params.get("pool") ?? threads), base });
+    window.benchResult = (await ask({ type: "probe" }));
     log(JSON.stringify(window.benchResult, null, 1));
     return;
   }
-  const [config, preprocessor, weights] = await Promise.all([
-    fetch(base + "config.json").then((r) => r.text()),
-    fetch(base + "preprocessor_config.json").then((r) => r.text()),
-    fetchBytes(base + "model.safetensors"),
-  ]);
-  const { buildModel } = await import("/www/wasm.js");
-  let start = performance.now();
-  const model = buildModel(pkg, config, preprocessor, weights); // as the page loads: streamed, vision tower only
-  const ourLoadMs = performance.now() - start;
-  const size = model.imageSize;
+  const { loadMs: ourLoadMs, info } = await ask({ type: "load", build, threads: Number(params.get("pool") ?? threads), base });
+  const size = info.imageSize;
 
   // A deterministic input in the model's range (normalised pixels in [-1, 1]).
   const pixels = new Float32Array(3 * size * size);
   for (let i = 0; i < pixels.length; i++) pixels[i] = Math.sin(i * 0.001) * 0.9;
 
-  if (params.get("only") === "ours") return oursOnly(wasm, model, pixels, ourLoadMs);
+  if (params.get("only") === "ours") return oursOnly(info, pixels, ourLoadMs);
 
   ort.env.wasm.wasmPaths = "/bench/node_modules/onnxruntime-web/dist/";
   ort.env.wasm.numThreads = threads;
   ort.env.wasm.simd = true;
   const onnx = await fetchBytes(base + "vision.onnx");
-  start = performance.now();
+  let start = performance.now();
   const session = await ort.InferenceSession.create(onnx, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
   const ortLoadMs = performance.now() - start;
   const feeds = { pixel_values: new ort.Tensor("float32", pixels, [1, 3, size, size]) };
 
-  const ours = async () => {
-    const t0 = performance.now();
-    const trace = model.runPixels(pixels);
-    const ms = performance.now() - t0;
-    return { ms, trace };
-  };
+  const ours = (keep = false) => ask({ type: "run", pixels, keep });
   const theirs = async () => {
     const t0 = performance.now();
     const out = await session.run(feeds);
@@ -85,49 +66,46 @@ async function main() {
   };
 
   // Same work? Compare the outputs once.
-  const a = await ours();
+  const a = await ours(true);
   const b = await theirs();
-  const agreement = cosine(a.trace.lastHiddenState(), b.out.last_hidden_state.data);
-  a.trace.free();
+  const agreement = cosine(a.last, b.out.last_hidden_state.data);
   log(`cosine(ours, onnxruntime) on last_hidden_state = ${agreement.toFixed(7)}`);
 
-  for (let i = 0; i < warmup; i++) { (await ours()).trace.free(); await theirs(); }
+  for (let i = 0; i < warmup; i++) { await ours(); await theirs(); }
   const oursMs = [], theirsMs = [];
   for (let i = 0; i < runs; i++) {
-    const x = await ours(); oursMs.push(x.ms); x.trace.free();
+    oursMs.push((await ours()).ms);
     theirsMs.push((await theirs()).ms);
     log(`run ${i}: ours ${oursMs.at(-1).toFixed(0)} ms, onnxruntime ${theirsMs.at(-1).toFixed(0)} ms`);
   }
 
-  const probes = probeAll();
-  const flops = forwardFlops(model);
+  const { probes } = await ask({ type: "probe" });
+  const flops = forwardFlops(info);
   window.benchResult = {
     threads, runs, agreement,
     ours: summary(oursMs), onnxruntime: summary(theirsMs),
     ratio: median(oursMs) / median(theirsMs),
     oursGflops: flops / (median(oursMs) * 1e6), flops,
     probes, ourLoadMs, ortLoadMs,
-    wasmMemoryBytes: wasm.memory.buffer.byteLength,
+    wasmMemoryBytes: (await ask({ type: "memory" })).bytes,
     userAgent: navigator.userAgent, crossOriginIsolated, build,
   };
   log(JSON.stringify(window.benchResult, null, 1));
 }
 
 /** Our forward alone (for towers with no ONNX export, e.g. so400m): load time, forward times, memory. */
-async function oursOnly(wasm, model, pixels, ourLoadMs) {
+async function oursOnly(info, pixels, ourLoadMs) {
   const times = [];
   for (let i = 0; i < warmup + runs; i++) {
-    const t0 = performance.now();
-    const trace = model.runPixels(pixels);
-    const ms = performance.now() - t0;
+    const { ms } = await ask({ type: "run", pixels });
     if (i >= warmup) times.push(ms);
-    log(`run ${i}: ${ms.toFixed(0)} ms, wasm memory ${(wasm.memory.buffer.byteLength / 2 ** 20).toFixed(0)} MiB`);
-    trace.free();
+    log(`run ${i}: ${ms.toFixed(0)} ms`);
   }
-  const flops = forwardFlops(model);
+  const flops = forwardFlops(info);
+  const bytes = (await ask({ type: "memory" })).bytes;
   window.benchResult = {
     threads, runs, oursOnly: true, ours: summary(times), oursGflops: flops / (median(times) * 1e6), flops, ourLoadMs,
-    wasmMemoryBytes: wasm.memory.buffer.byteLength, numPatches: model.numPatches, numLayers: model.numLayers,
+    wasmMemoryBytes: bytes, numPatches: info.numPatches, numLayers: info.numLayers,
     userAgent: navigator.userAgent, crossOriginIsolated, build,
   };
   log(JSON.stringify(window.benchResult, null, 1));

@@ -4,13 +4,11 @@
 //
 // Builds (made by ./build.sh build):
 //   pkg          SIMD128 + relaxed-SIMD fused multiply-add, one thread   (default)
-//   pkg-threads  the same + a rayon thread pool                          (only when asked for: see below)
+//   pkg-threads  the same + a rayon thread pool                          (cross-origin isolated pages)
 //   pkg-simd128  plain SIMD128, one thread                               (engines without relaxed SIMD)
 //
-// The threaded build is correct (the page tests check it against transformers) but not yet faster:
-// measured on 2 cores its matmuls reach the same GFLOP/s with a pool of 2 as with 1, and the whole
-// forward is slower (871 vs 757 ms, bench/run.mjs). Until that is fixed it is used only when the page
-// is opened with ?wasm=pkg-threads, even on cross-origin-isolated pages.
+// The pool must be driven from a worker (as worker.js does): a caller on the page's main thread cannot
+// block, and measured no faster with 2 threads than with 1.
 import { checkLayout, headerLength, parseHeader, visionTower } from "./safetensors.js";
 
 export const BUILDS = ["pkg", "pkg-threads", "pkg-simd128"];
@@ -36,7 +34,8 @@ export function canUseThreads() {
 export function chooseBuild(forced) {
   if (forced === "pkg-threads" && !canUseThreads()) return hasRelaxedSimd() ? "pkg" : "pkg-simd128";
   if (BUILDS.includes(forced)) return forced;
-  return hasRelaxedSimd() ? "pkg" : "pkg-simd128";
+  if (!hasRelaxedSimd()) return "pkg-simd128";
+  return canUseThreads() ? "pkg-threads" : "pkg";
 }
 
 /** Imports and instantiates a build; starts its thread pool when it has one. */
