@@ -89,20 +89,11 @@ impl<'a> Checkpoint<'a> {
     /// Errors are plain messages (no backtrace): they are shown to the user as they are.
     fn tensor(&self, name: &str, expected: &Shape) -> candle_core::Result<Tensor> {
         let full = format!("{}{name}", self.prefix);
-        let view = self.tensors.tensor(&full).map_err(|_| {
-            candle_core::Error::Msg(format!(
-                "tensor `{full}` is missing; the config asks for it with shape {expected:?}. \
-                 Is config.json the one that belongs to this checkpoint?"
-            ))
-        })?;
-        if view.shape() != expected.dims() {
-            return Err(candle_core::Error::Msg(format!(
-                "tensor `{full}` has shape {:?}, but config.json implies {:?}; \
-                 the config and the weights belong to different models",
-                view.shape(),
-                expected.dims()
-            )));
-        }
+        let view = self
+            .tensors
+            .tensor(&full)
+            .map_err(|_| missing_tensor(&full, expected))?;
+        check_shape(&full, view.shape(), expected)?;
         let dtype = match view.dtype() {
             Dtype::F32 => DType::F32,
             Dtype::F16 => DType::F16,
@@ -116,6 +107,30 @@ impl<'a> Checkpoint<'a> {
         Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)?
             .to_dtype(DType::F32)
     }
+}
+
+/// The tensor the model asks for is not in the file. (A plain message: it is shown to the user as is.)
+pub(crate) fn missing_tensor(full: &str, expected: &Shape) -> candle_core::Error {
+    candle_core::Error::Msg(format!(
+        "tensor `{full}` is missing; the config asks for it with shape {expected:?}. \
+         Is config.json the one that belongs to this checkpoint?"
+    ))
+}
+
+/// Checks a tensor's shape in the file against the one the config implies.
+pub(crate) fn check_shape(
+    full: &str,
+    found: &[usize],
+    expected: &Shape,
+) -> candle_core::Result<()> {
+    if found == expected.dims() {
+        return Ok(());
+    }
+    Err(candle_core::Error::Msg(format!(
+        "tensor `{full}` has shape {found:?}, but config.json implies {:?}; \
+         the config and the weights belong to different models",
+        expected.dims()
+    )))
 }
 
 /// Rewrites the safetensors crate's errors into advice.

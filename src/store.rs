@@ -10,7 +10,7 @@ use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder};
 
-use crate::checkpoint::TOWER_MARKER;
+use crate::checkpoint::{check_shape, missing_tensor, TOWER_MARKER};
 use crate::error::{Error, Result};
 
 #[derive(Default)]
@@ -117,19 +117,8 @@ impl SimpleBackend for TakeOnce {
             .lock()
             .map_err(|_| candle_core::Error::Msg("tensor store poisoned".into()))?
             .remove(&full);
-        let tensor = tensor.ok_or_else(|| {
-            candle_core::Error::Msg(format!(
-                "tensor `{full}` is missing; the config asks for it with shape {shape:?}. \
-                 Is config.json the one that belongs to this checkpoint?"
-            ))
-        })?;
-        if tensor.shape() != &shape {
-            return Err(candle_core::Error::Msg(format!(
-                "tensor `{full}` has shape {:?}, but config.json implies {:?}; the config and the weights belong to different models",
-                tensor.dims(),
-                shape.dims()
-            )));
-        }
+        let tensor = tensor.ok_or_else(|| missing_tensor(&full, &shape))?;
+        check_shape(&full, tensor.dims(), &shape)?;
         tensor.to_dtype(dtype)?.to_device(dev)
     }
 
