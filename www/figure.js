@@ -177,3 +177,49 @@ export function dropFigure(figure) {
   figures.delete(figure);
   figure.root.remove();
 }
+
+/**
+ * Small multiples: one small figure per head on one shared colour scale, with a heading, a sentence
+ * and a legend. `onSelect(h)` runs when a tile is clicked. Used by the attention and probe views.
+ */
+export function createHeadTiles({ view, heading, explain, unit, onSelect, hover }) {
+  const grid = el("div", { className: "multiples" });
+  const min = el("span", { className: "min" });
+  const max = el("span", { className: "max" });
+  const bar = el("canvas", { className: "bar" });
+  const root = el("div", { className: "side" }, [
+    el("h3", { textContent: heading }),
+    el("p", { className: "explain", textContent: explain }),
+    grid,
+    el("div", { className: "legend" }, [min, bar, max, el("span", { className: "unit", textContent: unit })]),
+  ]);
+  let tiles = [];
+  return {
+    root,
+    /** Replaces the tiles with `count` new ones. */
+    setup(count) {
+      for (const t of tiles) dropFigure(t);
+      tiles = Array.from({ length: count }, (_, h) => {
+        const tile = createFigure({ view, title: `head ${h + 1}`, small: true, legend: "none" });
+        tile.heat.dataset.head = String(h);
+        tile.onClick(() => onSelect(h));
+        tile.onPatch(hover, () => {});
+        grid.append(tile.root);
+        return tile;
+      });
+    },
+    get count() {
+      return tiles.length;
+    },
+    /** Draws `valuesOf(h)` in tile h on `range`, outlining the `selected` head. */
+    show(valuesOf, range, cmap, selected) {
+      tiles.forEach((tile, h) => {
+        tile.show(valuesOf(h), range, cmap);
+        tile.root.classList.toggle("selected", h === selected);
+      });
+      drawLegend(bar, cmap);
+      min.textContent = formatValue(range.min);
+      max.textContent = formatValue(range.max);
+    },
+  };
+}

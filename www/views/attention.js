@@ -1,10 +1,8 @@
 // View 2: where the selected patch looks, in one block and head, plus every head side by side.
 
-import { createFigure, dropFigure } from "../figure.js";
+import { createFigure, createHeadTiles } from "../figure.js";
 import { el, labelled, section, setOptions } from "../dom.js";
 import { valueRange } from "../colormap.js";
-import { drawLegend } from "../heatmap.js";
-import { formatValue } from "../colormap.js";
 
 export function create(ctx) {
   const { root, controls, body } = section(
@@ -27,18 +25,15 @@ export function create(ctx) {
     explain: "Bright patches are the ones the selected (outlined) patch reads from in this head; click any patch to make it the query.",
   });
   main.onPatch(ctx.hover, (p) => ctx.set({ patch: p }));
-  const grid = el("div", { className: "multiples" });
-  const sharedMin = el("span", { className: "min" });
-  const sharedMax = el("span", { className: "max" });
-  const sharedBar = el("canvas", { className: "bar" });
-  const side = el("div", { className: "side" }, [
-    el("h3", { textContent: "Every head of this block" }),
-    el("p", { className: "explain", textContent: "Heads run side by side with their own weights and learn different patterns (local, row-wise, global…); click one to select it. One colour scale for all tiles." }),
-    grid,
-    el("div", { className: "legend" }, [sharedMin, sharedBar, sharedMax, el("span", { className: "unit", textContent: "weight" })]),
-  ]);
-  body.append(el("div", { className: "maps" }, [main.root, side]));
-  let tiles = [];
+  const heads = createHeadTiles({
+    view: "attention-head",
+    heading: "Every head of this block",
+    explain: "Heads run side by side with their own weights and learn different patterns (local, row-wise, global…); click one to select it. One colour scale for all tiles.",
+    unit: "weight",
+    onSelect: (h) => ctx.set({ head: h }),
+    hover: ctx.hover,
+  });
+  body.append(el("div", { className: "maps" }, [main.root, heads.root]));
 
   return {
     id: "attention",
@@ -47,15 +42,7 @@ export function create(ctx) {
     setup(info) {
       setOptions(block, Array.from({ length: info.numLayers }, (_, i) => [i + 1, `${i + 1} of ${info.numLayers}`]), 1);
       setOptions(head, [["mean", "mean of heads"], ["max", "max of heads"], ...Array.from({ length: info.numHeads }, (_, h) => [h, `head ${h + 1}`])], 0);
-      for (const t of tiles) dropFigure(t);
-      tiles = Array.from({ length: info.numHeads }, (_, h) => {
-        const tile = createFigure({ view: "attention-head", title: `head ${h + 1}`, small: true, legend: "none" });
-        tile.heat.dataset.head = String(h);
-        tile.onClick(() => ctx.set({ head: h }));
-        tile.onPatch(ctx.hover, () => {});
-        grid.append(tile.root);
-        return tile;
-      });
+      heads.setup(info.numHeads);
     },
     async render(state) {
       block.value = String(state.block);
@@ -70,13 +57,7 @@ export function create(ctx) {
       main.setTitle(`Attention row — block ${state.block}, ${label}, query patch ${state.patch}`);
       main.show(values, valueRange(values), state.cmap);
       const range = valueRange(rows);
-      tiles.forEach((tile, h) => {
-        tile.show(rows.subarray(h * n, (h + 1) * n), range, state.cmap);
-        tile.root.classList.toggle("selected", h === state.head);
-      });
-      drawLegend(sharedBar, state.cmap);
-      sharedMin.textContent = formatValue(range.min);
-      sharedMax.textContent = formatValue(range.max);
+      heads.show((h) => rows.subarray(h * n, (h + 1) * n), range, state.cmap, state.head);
     },
   };
 }

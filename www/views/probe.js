@@ -1,10 +1,9 @@
 // View 4: the pooling head's probe — one learned query that attends over all patches to make the
 // single image embedding.
 
-import { createFigure, dropFigure } from "../figure.js";
+import { createFigure, createHeadTiles } from "../figure.js";
 import { el, labelled, section, setOptions } from "../dom.js";
-import { valueRange, formatValue } from "../colormap.js";
-import { drawLegend } from "../heatmap.js";
+import { valueRange } from "../colormap.js";
 
 export function create(ctx) {
   const { root, controls, body } = section(
@@ -23,19 +22,16 @@ export function create(ctx) {
     explain: "Bright patches are the ones the pooled embedding is built from; the weights of one head sum to 1.",
   });
   main.onPatch(ctx.hover, (p) => ctx.set({ patch: p }));
-  const grid = el("div", { className: "multiples" });
-  const sharedMin = el("span", { className: "min" });
-  const sharedMax = el("span", { className: "max" });
-  const sharedBar = el("canvas", { className: "bar" });
-  const side = el("div", { className: "side" }, [
-    el("h3", { textContent: "Every probe head" }),
-    el("p", { className: "explain", textContent: "Each head of the pooling attention looks on its own; click one to show it large. One colour scale for all tiles." }),
-    grid,
-    el("div", { className: "legend" }, [sharedMin, sharedBar, sharedMax, el("span", { className: "unit", textContent: "weight" })]),
-  ]);
+  const heads = createHeadTiles({
+    view: "probe-head",
+    heading: "Every probe head",
+    explain: "Each head of the pooling attention looks on its own; click one to show it large. One colour scale for all tiles.",
+    unit: "weight",
+    onSelect: (h) => ctx.set({ probeHead: h }),
+    hover: ctx.hover,
+  });
   const missing = el("p", { className: "note-box", textContent: "This checkpoint has no pooling head (vision_use_head is false, as in PaliGemma's tower), so there is no probe to show." });
-  body.append(missing, el("div", { className: "maps" }, [main.root, side]));
-  let tiles = [];
+  body.append(missing, el("div", { className: "maps" }, [main.root, heads.root]));
 
   return {
     id: "probe",
@@ -45,20 +41,12 @@ export function create(ctx) {
     setup(info) {
       missing.hidden = info.hasHead;
       setOptions(head, [["mean", "mean of heads"], ...Array.from({ length: info.numHeads }, (_, h) => [h, `head ${h + 1}`])], "mean");
-      for (const t of tiles) dropFigure(t);
-      tiles = !info.hasHead ? [] : Array.from({ length: info.numHeads }, (_, h) => {
-        const tile = createFigure({ view: "probe-head", title: `head ${h + 1}`, small: true, legend: "none" });
-        tile.heat.dataset.head = String(h);
-        tile.onClick(() => ctx.set({ probeHead: h }));
-        tile.onPatch(ctx.hover, () => {});
-        grid.append(tile.root);
-        return tile;
-      });
+      heads.setup(info.hasHead ? info.numHeads : 0);
     },
     async render(state) {
       if (!ctx.info.hasHead) return;
       head.value = String(state.probeHead);
-      const perHead = await Promise.all(tiles.map((_, h) => ctx.query("headAttention", h)));
+      const perHead = await Promise.all(Array.from({ length: heads.count }, (_, h) => ctx.query("headAttention", h)));
       const values = state.probeHead === "mean" ? await ctx.query("headAttentionMean") : perHead[state.probeHead];
       main.setTitle(`Probe attention — ${state.probeHead === "mean" ? "mean of heads" : `head ${state.probeHead + 1}`}`);
       main.show(values, valueRange(values), state.cmap);
@@ -67,13 +55,7 @@ export function create(ctx) {
         const r = valueRange(v);
         range = { min: Math.min(range.min, r.min), max: Math.max(range.max, r.max) };
       }
-      tiles.forEach((tile, h) => {
-        tile.show(perHead[h], range, state.cmap);
-        tile.root.classList.toggle("selected", h === state.probeHead);
-      });
-      drawLegend(sharedBar, state.cmap);
-      sharedMin.textContent = formatValue(range.min);
-      sharedMax.textContent = formatValue(range.max);
+      heads.show((h) => perHead[h], range, state.cmap, state.probeHead);
     },
   };
 }
