@@ -14,7 +14,7 @@ export { WWW };
  * ignoreRange: Set(paths answered 200 despite a Range header), slow: Set(paths whose Range answers
  * trickle out at about 160 kB/s, to watch progress and cancel), files: Map(path -> Buffer, or
  * {size, read(start, end) -> Buffer} for a large virtual file), dropOnce: Map(path -> n: the next
- * answer for path sends n body bytes, then the socket is destroyed), close()}.
+ * answer for path sends n body bytes, then the server closes the connection), close()}.
  */
 export async function startServer() {
   const bytesSent = new Map();
@@ -73,7 +73,9 @@ const TYPES = { json: "application/json", safetensors: "application/octet-stream
 /**
  * Answers from memory: a Buffer or a virtual {size, read(start, end)}. A single `bytes=a-b` range
  * gets a 206 (416 past the end); the body goes out in 64 kB chunks, or 8 kB every 50 ms when `slow`;
- * with `dropAfter` the socket is destroyed after that many body bytes.
+ * with `dropAfter` the connection is closed after that many body bytes, half a second later. The
+ * pause lets the page read every byte sent before it learns of the break (Chromium drops body bytes
+ * still buffered when the connection fails), so a test knows exactly where the page must resume.
  */
 function serveBytes(req, res, body, { range, slow, dropAfter, count, dropped, done }) {
   const size = Buffer.isBuffer(body) ? body.length : body.size;
@@ -116,7 +118,7 @@ function serveBytes(req, res, body, { range, slow, dropAfter, count, dropped, do
     sent += chunk.length;
     count(chunk.length);
     res.write(chunk, () => {
-      if (drop) return dropped(), res.socket.destroy();
+      if (drop) return dropped(), setTimeout(() => res.socket.destroy(), 500);
       setTimeout(step, slow ? 50 : 0);
     });
   };
