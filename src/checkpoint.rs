@@ -7,8 +7,9 @@
 //! the file (text tower, projector, language model) is ignored and never converted.
 //!
 //! The model's constructors say which tensor of which shape they need; [`Checkpoint`] answers each
-//! request, checking name, shape and dtype, widening f16/bf16 to f32. A request it cannot answer is an
-//! error naming the tensor — never a silent default.
+//! request, checking name, shape and dtype, and holding it as [`WeightStorage`] says: everything in
+//! f32 (f16/bf16 widened), or the matrices in f16. A request it cannot answer is an error naming the
+//! tensor — never a silent default.
 
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
@@ -16,6 +17,52 @@ use candle_nn::{Init, VarBuilder};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Error, Result};
+
+/// How the weights are held once loaded.
+///
+/// `F16` keeps every matrix (the linear layers' weights and the position embeddings: 98 % of a
+/// tower's bytes) in half precision, halving weight memory; the linear layers widen their weights to
+/// f32 as they compute, a panel at a time, so arithmetic stays f32. Vectors (LayerNorm, biases), the
+/// patch filters and the probe stay f32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightStorage {
+    #[default]
+    F32,
+    F16,
+}
+
+impl WeightStorage {
+    /// The largest finite f16.
+    const F16_MAX: f32 = 65504.0;
+
+    /// `"f32"` or `"f16"`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "f32" => Ok(Self::F32),
+            "f16" => Ok(Self::F16),
+            other => Err(Error::Checkpoint(format!(
+                "unknown weight storage `{other}`: use \"f32\" or \"f16\""
+            ))),
+        }
+    }
+
+    /// The tensor `full` as this storage holds it: f16 for a matrix under `F16`, else f32.
+    pub fn hold(self, full: &str, tensor: Tensor) -> candle_core::Result<Tensor> {
+        if self == Self::F32 || tensor.rank() != 2 {
+            return tensor.to_dtype(DType::F32);
+        }
+        if tensor.dtype() != DType::F16 {
+            let largest = tensor.abs()?.max_all()?.to_dtype(DType::F32)?.to_scalar::<f32>()?;
+            if !(largest <= Self::F16_MAX) {
+                return Err(candle_core::Error::Msg(format!(
+                    "tensor `{full}` holds values up to {largest:e}, beyond f16's range (±65504); \
+                     load this model with f32 weights"
+                )));
+            }
+        }
+        tensor.to_dtype(DType::F16)
+    }
+}
 
 /// The suffix that identifies a SigLIP vision tower, wherever it sits in the file.
 pub const TOWER_MARKER: &str = "embeddings.patch_embedding.weight";
@@ -77,15 +124,18 @@ impl<'a> Checkpoint<'a> {
     }
 
     /// A `VarBuilder` rooted at the tower, producing f32 tensors on the CPU.
-    pub fn var_builder(&'a self) -> VarBuilder<'a> {
+    pub fn var_builder(&'a self, storage: WeightStorage) -> VarBuilder<'a> {
         VarBuilder::from_backend(
-            Box::new(TowerBackend { checkpoint: self }),
+            Box::new(TowerBackend {
+                checkpoint: self,
+                storage,
+            }),
             DType::F32,
             Device::Cpu,
         )
     }
 
-    /// One tower tensor (name without prefix), checked against `expected` and widened to f32.
+    /// One tower tensor (name without prefix), checked against `expected`, in its stored dtype.
     /// Errors are plain messages (no backtrace): they are shown to the user as they are.
     fn tensor(&self, name: &str, expected: &Shape) -> candle_core::Result<Tensor> {
         let full = format!("{}{name}", self.prefix);
@@ -104,8 +154,7 @@ impl<'a> Checkpoint<'a> {
                 )))
             }
         };
-        Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)?
-            .to_dtype(DType::F32)
+        Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)
     }
 }
 
@@ -153,8 +202,11 @@ fn describe(error: safetensors::SafeTensorError, file_len: usize) -> String {
 }
 
 /// Serves the model's tensor requests from a [`Checkpoint`].
+/// Answers the model's requests from the file. A matrix comes back in the storage's dtype whatever the
+/// request says: the model's linear layers take f32 or f16 weights.
 struct TowerBackend<'a> {
     checkpoint: &'a Checkpoint<'a>,
+    storage: WeightStorage,
 }
 
 impl SimpleBackend for TowerBackend<'_> {
@@ -163,13 +215,12 @@ impl SimpleBackend for TowerBackend<'_> {
         shape: Shape,
         name: &str,
         _: Init,
-        dtype: DType,
+        _: DType,
         dev: &Device,
     ) -> candle_core::Result<Tensor> {
-        self.checkpoint
-            .tensor(name, &shape)?
-            .to_dtype(dtype)?
-            .to_device(dev)
+        let tensor = self.checkpoint.tensor(name, &shape)?;
+        let full = format!("{}{name}", self.checkpoint.prefix);
+        self.storage.hold(&full, tensor)?.to_device(dev)
     }
 
     fn get_unchecked(

@@ -19,18 +19,34 @@ pub const NR: usize = 12;
 pub const KC: usize = 256;
 
 /// B (n × k, row-major, "out × in") packed for the micro-kernel: for each KC block of k, for each
-/// NR-wide column panel, KC rows of NR values (zero-padded past n).
+/// NR-wide column panel, KC rows of NR values (zero-padded past n). The values are f32, or f16 bits
+/// (weights held in half precision), widened a micro-panel at a time as the product runs.
 #[derive(Debug, Clone)]
 pub struct PackedB {
     n: usize,
     k: usize,
-    data: Vec<f32>,
+    data: Panels,
+}
+
+#[derive(Debug, Clone)]
+enum Panels {
+    F32(Vec<f32>),
+    F16(Vec<u16>),
 }
 
 impl PackedB {
     /// Packs B given as n rows of k values (a weight matrix `[out, in]`, or K in `Q Kᵀ`).
     pub fn from_rows(b: &[f32], n: usize, k: usize) -> Self {
         Self::pack(n, k, |row, col| b[row * k + col])
+    }
+
+    /// Packs B given as n rows of k f16 values (their bits), keeping them in f16.
+    pub fn from_rows_f16(b: &[u16], n: usize, k: usize) -> Self {
+        PackedB {
+            n,
+            k,
+            data: Panels::F16(arrange(n, k, |row, col| b[row * k + col])),
+        }
     }
 
     /// Packs B given as k rows of n values (V in `P V`: its transpose is what `A · Bᵀ` needs).
@@ -40,24 +56,11 @@ impl PackedB {
 
     /// Packs the n × k matrix whose element (row, col) is `at(row, col)`.
     pub fn pack(n: usize, k: usize, at: impl Fn(usize, usize) -> f32) -> Self {
-        let panels = n.div_ceil(NR);
-        let mut data = vec![0f32; panels * NR * k];
-        let mut offset = 0;
-        for k0 in (0..k).step_by(KC) {
-            let kc = KC.min(k - k0);
-            for panel in 0..panels {
-                for p in 0..kc {
-                    for j in 0..NR {
-                        let row = panel * NR + j;
-                        if row < n {
-                            data[offset + p * NR + j] = at(row, k0 + p);
-                        }
-                    }
-                }
-                offset += kc * NR;
-            }
+        PackedB {
+            n,
+            k,
+            data: Panels::F32(arrange(n, k, at)),
         }
-        PackedB { n, k, data }
     }
 
     pub fn n(&self) -> usize {
@@ -68,12 +71,49 @@ impl PackedB {
         self.k
     }
 
-    /// The micro-panel for k block starting at `k0` (depth `kc`) and column panel `panel`.
-    fn panel(&self, k0: usize, kc: usize, panel: usize) -> &[f32] {
-        let panels = self.n.div_ceil(NR);
-        let start = k0 * panels * NR + panel * kc * NR;
-        &self.data[start..start + kc * NR]
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        match &self.data {
+            Panels::F32(d) => 4 * d.len(),
+            Panels::F16(d) => 2 * d.len(),
+        }
     }
+
+    /// The f32 micro-panel for k block starting at `k0` (depth `kc`) and column panel `panel`: in
+    /// place, or widened into `scratch` (KC·NR values) when held in f16.
+    fn panel<'s>(&'s self, k0: usize, kc: usize, panel: usize, scratch: &'s mut [f32]) -> &'s [f32] {
+        let start = k0 * self.n.div_ceil(NR) * NR + panel * kc * NR;
+        match &self.data {
+            Panels::F32(d) => &d[start..start + kc * NR],
+            Panels::F16(d) => {
+                let out = &mut scratch[..kc * NR];
+                crate::simd::f16_to_f32(&d[start..start + kc * NR], out);
+                out
+            }
+        }
+    }
+}
+
+/// The packed layout of an n × k matrix whose element (row, col) is `at(row, col)`.
+fn arrange<T: Copy + Default>(n: usize, k: usize, at: impl Fn(usize, usize) -> T) -> Vec<T> {
+    let panels = n.div_ceil(NR);
+    let mut data = vec![T::default(); panels * NR * k];
+    let mut offset = 0;
+    for k0 in (0..k).step_by(KC) {
+        let kc = KC.min(k - k0);
+        for panel in 0..panels {
+            for p in 0..kc {
+                for j in 0..NR {
+                    let row = panel * NR + j;
+                    if row < n {
+                        data[offset + p * NR + j] = at(row, k0 + p);
+                    }
+                }
+            }
+            offset += kc * NR;
+        }
+    }
+    data
 }
 
 /// `C (m × n) = A (m × k) · Bᵀ + bias`, A and C row-major and contiguous.
@@ -129,11 +169,12 @@ pub fn matmul_strided(
     }
     let panels = n.div_ceil(NR);
     for_each_group(panels, c, m * n * k >= PARALLEL_MIN_MACS, |group, c| {
+        let mut scratch = [0f32; KC * NR];
         for k0 in (0..k).step_by(KC) {
             let kc = KC.min(k - k0);
             let a_block = &packed_a[m_panels * MR * k0..][..m_panels * MR * kc];
             for panel in group.clone() {
-                let b_panel = b.panel(k0, kc, panel);
+                let b_panel = b.panel(k0, kc, panel, &mut scratch);
                 let cols = NR.min(n - panel * NR);
                 for mp in 0..m_panels {
                     let rows = MR.min(m - mp * MR);
@@ -393,13 +434,33 @@ mod tests {
     }
 
     #[test]
+    fn f16_panels_give_the_product_of_the_rounded_weights() {
+        let (m, n, k) = (13, 29, 600);
+        let (a, b) = (values(m * k, 7), values(n * k, 8));
+        let halves: Vec<u16> = b.iter().map(|&v| half::f16::from_f32(v).to_bits()).collect();
+        let rounded: Vec<f32> = halves.iter().map(|&h| half::f16::from_bits(h).to_f32()).collect();
+        let mut c = vec![f32::NAN; m * n];
+        let packed = PackedB::from_rows_f16(&halves, n, k);
+        assert_eq!(packed.bytes() * 2, PackedB::from_rows(&b, n, k).bytes());
+        matmul(&a, m, &packed, None, &mut c);
+        let expected = naive(&a, &rounded, m, n, k, None);
+        for (x, y) in c.iter().zip(&expected) {
+            assert!((x - y).abs() < 1e-3 * (k as f32).sqrt(), "{x} vs {y}");
+        }
+    }
+
+    #[test]
     fn column_packing_is_the_transpose() {
         let (n, k) = (11, 7);
         let b = values(n * k, 4);
         let transposed: Vec<f32> = (0..k * n).map(|i| b[(i % n) * k + i / n]).collect();
+        let floats = |p: PackedB| match p.data {
+            Panels::F32(d) => d,
+            Panels::F16(_) => unreachable!("packed from f32"),
+        };
         assert_eq!(
-            PackedB::from_rows(&b, n, k).data,
-            PackedB::from_columns(&transposed, n, k).data
+            floats(PackedB::from_rows(&b, n, k)),
+            floats(PackedB::from_columns(&transposed, n, k))
         );
     }
 }

@@ -1,5 +1,5 @@
-//! Element-wise kernels for the WebAssembly build: exp, softmax rows and GELU (tanh approximation),
-//! four lanes at a time with SIMD128 where compiled for it.
+//! Element-wise kernels for the WebAssembly build: exp, softmax rows, GELU (tanh approximation) and
+//! f16 → f32 widening, four lanes at a time with SIMD128 where compiled for it.
 //!
 //! candle's CPU ops call libm's scalar `expf` / `tanhf` per element, which in wasm dominates the
 //! non-matmul time (≈ 7 M GELUs and 5.5 M exps per base-224 forward). Here `exp` is a range
@@ -71,6 +71,35 @@ pub fn softmax_rows_inplace(values: &mut [f32], n: usize, scale: f32) {
     }
 }
 
+/// IEEE half-precision bits → f32, exactly (subnormals, ±∞ and NaN included). The exponent and
+/// mantissa move up 13 bits into an f32 whose exponent is 112 too small, and one multiply by 2¹¹²
+/// rebiases it — also for subnormals, which land on f32 subnormals first. ∞/NaN get the full exponent.
+pub fn f16_to_f32(half: &[u16], out: &mut [f32]) {
+    assert_eq!(half.len(), out.len(), "f16_to_f32: lengths differ");
+    #[cfg(target_arch = "wasm32")]
+    let (half, out) = {
+        let split = half.len() / 8 * 8;
+        // SAFETY: both slices hold `split` elements, a multiple of 8.
+        unsafe { wasm::f16_to_f32(&half[..split], &mut out[..split]) };
+        (&half[split..], &mut out[split..])
+    };
+    for (h, o) in half.iter().zip(out) {
+        *o = widen(*h);
+    }
+}
+
+const F16_REBIAS: f32 = 5.192_297e33; // 2¹¹²
+
+#[inline(always)]
+fn widen(h: u16) -> f32 {
+    let magnitude = (h & 0x7fff) as u32;
+    let value = match magnitude >= 0x7c00 {
+        true => f32::from_bits((magnitude << 13) | 0x7f80_0000),
+        false => f32::from_bits(magnitude << 13) * F16_REBIAS,
+    };
+    f32::from_bits(value.to_bits() | ((h as u32 & 0x8000) << 16))
+}
+
 #[cfg(target_arch = "wasm32")]
 mod wasm {
     use core::arch::wasm32::*;
@@ -104,6 +133,25 @@ mod wasm {
             let u = f32x4_mul(a, f32x4_add(x, f32x4_mul(b, f32x4_mul(x, f32x4_mul(x, x)))));
             let e = exp4(f32x4_mul(f32x4_splat(-2.0), u));
             v128_store(p, f32x4_div(x, f32x4_add(f32x4_splat(1.0), e)));
+        }
+    }
+
+    /// Eight halves at a time; see [`super::f16_to_f32`].
+    pub(super) unsafe fn f16_to_f32(half: &[u16], out: &mut [f32]) {
+        let rebias = f32x4_splat(F16_REBIAS);
+        let (magnitude, top) = (i32x4_splat(0x7fff), i32x4_splat(0x7c00));
+        let widen4 = |h: v128| {
+            let m = v128_and(h, magnitude);
+            let finite = f32x4_mul(i32x4_shl(m, 13), rebias);
+            let special = v128_or(i32x4_shl(m, 13), i32x4_splat(0x7f80_0000));
+            let value = v128_bitselect(special, finite, i32x4_ge(m, top));
+            v128_or(value, i32x4_shl(v128_and(h, i32x4_splat(0x8000)), 16))
+        };
+        for (h, o) in half.chunks_exact(8).zip(out.chunks_exact_mut(8)) {
+            let h8 = v128_load(h.as_ptr() as *const v128);
+            let o = o.as_mut_ptr() as *mut v128;
+            v128_store(o, widen4(u32x4_extend_low_u16x8(h8)));
+            v128_store(o.add(1), widen4(u32x4_extend_high_u16x8(h8)));
         }
     }
 
@@ -158,6 +206,20 @@ mod tests {
                 (got - expected).abs() <= 1e-6 * (1.0 + expected.abs()),
                 "gelu({x}) = {got}, want {expected}"
             );
+        }
+    }
+
+    #[test]
+    fn f16_widening_is_exact_for_every_bit_pattern() {
+        let bits: Vec<u16> = (0..=u16::MAX).collect();
+        let mut out = vec![0f32; bits.len()];
+        f16_to_f32(&bits, &mut out);
+        for (&h, &f) in bits.iter().zip(&out) {
+            let expected = half::f16::from_bits(h).to_f32();
+            match expected.is_nan() {
+                true => assert!(f.is_nan(), "{h:#06x} → {f}"),
+                false => assert_eq!(f.to_bits(), expected.to_bits(), "{h:#06x} → {f}, want {expected}"),
+            }
         }
     }
 

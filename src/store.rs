@@ -1,7 +1,7 @@
 //! Tensors handed over one at a time — the page streams them out of its download — so a model can be
-//! built without holding the file's bytes and the f32 weights at the same time. Each tensor is widened
-//! to f32 on arrival; the model takes each one out as it packs it, so the store empties as the model
-//! fills.
+//! built without holding the file's bytes and the weights at the same time. Each tensor is converted
+//! on arrival to what the [`WeightStorage`] holds (f32, or f16 matrices); the model takes each one out
+//! as it packs it, so the store empties as the model fills.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,17 +10,26 @@ use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder};
 
-use crate::checkpoint::{check_shape, missing_tensor, TOWER_MARKER};
+use crate::checkpoint::{check_shape, missing_tensor, WeightStorage, TOWER_MARKER};
 use crate::error::{Error, Result};
 
 #[derive(Default)]
 pub struct TensorStore {
     tensors: HashMap<String, Tensor>,
+    storage: WeightStorage,
 }
 
 impl TensorStore {
+    /// A store holding everything in f32.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn with_storage(storage: WeightStorage) -> Self {
+        Self {
+            storage,
+            ..Self::default()
+        }
     }
 
     /// Adds one tensor as stored in a safetensors file: `dtype` is its header's name ("F32", "F16",
@@ -47,8 +56,11 @@ impl TensorStore {
                 bytes.len()
             )));
         }
-        let tensor =
-            Tensor::from_raw_buffer(bytes, dtype, shape, &Device::Cpu)?.to_dtype(DType::F32)?;
+        let tensor = Tensor::from_raw_buffer(bytes, dtype, shape, &Device::Cpu)?;
+        let tensor = self
+            .storage
+            .hold(name, tensor)
+            .map_err(|e| Error::Checkpoint(crate::error::without_backtrace(e).to_string()))?;
         self.tensors.insert(name.to_owned(), tensor);
         Ok(())
     }
@@ -108,7 +120,7 @@ impl SimpleBackend for TakeOnce {
         shape: Shape,
         name: &str,
         _: Init,
-        dtype: DType,
+        _: DType,
         dev: &Device,
     ) -> candle_core::Result<Tensor> {
         let full = format!("{}{name}", self.prefix);
@@ -119,7 +131,7 @@ impl SimpleBackend for TakeOnce {
             .remove(&full);
         let tensor = tensor.ok_or_else(|| missing_tensor(&full, &shape))?;
         check_shape(&full, tensor.dims(), &shape)?;
-        tensor.to_dtype(dtype)?.to_device(dev)
+        tensor.to_device(dev) // as the storage holds it (see `TowerBackend`)
     }
 
     fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> candle_core::Result<Tensor> {

@@ -5,6 +5,7 @@ mod common;
 
 use common::{fixtures, TestResult};
 use serde_json::{json, Value};
+use siglip_lens::checkpoint::WeightStorage;
 use siglip_lens::{PreprocessConfig, SiglipVisionModel, VisionConfig};
 
 fn fixture(name: &str) -> (String, Vec<u8>) {
@@ -46,7 +47,7 @@ fn rewrite(bytes: &[u8], edit: impl FnOnce(&mut serde_json::Map<String, Value>))
 
 fn load_error(config: &str, weights: &[u8]) -> String {
     let config = VisionConfig::from_json(config).expect("config parses");
-    match SiglipVisionModel::from_safetensors(&config, weights) {
+    match SiglipVisionModel::from_safetensors(&config, weights, WeightStorage::F32) {
         Ok(_) => panic!("a bad checkpoint loaded"),
         Err(e) => e.to_string(),
     }

@@ -4,16 +4,30 @@
 
 mod common;
 
-use common::{assert_abs, assert_rel, fixtures, load_model, load_tensors, TestResult};
+use common::{
+    assert_abs, assert_rel, fixtures, load_model, load_model_stored, load_tensors, TestResult,
+};
+use siglip_lens::checkpoint::WeightStorage;
 
 /// Hidden states and pooled output: relative to the tensor's largest magnitude.
 const HIDDEN_TOLERANCE: f32 = 1e-4;
 /// Attention probabilities: absolute.
 const ATTENTION_TOLERANCE: f32 = 1e-5;
+/// With the matrices held in f16 the issue asks for outputs within 1e-2 (hidden states relative to
+/// their largest magnitude, attention probabilities absolute); the figures reached are printed.
+const F16_TOLERANCE: f32 = 1e-2;
 
 fn check_against_reference(name: &str, expect_head: bool) -> TestResult {
+    check_stored(name, expect_head, WeightStorage::F32)
+}
+
+fn check_stored(name: &str, expect_head: bool, storage: WeightStorage) -> TestResult {
+    let (hidden_tolerance, attention_tolerance) = match storage {
+        WeightStorage::F32 => (HIDDEN_TOLERANCE, ATTENTION_TOLERANCE),
+        WeightStorage::F16 => (F16_TOLERANCE, F16_TOLERANCE),
+    };
     let dir = fixtures().join("models").join(name);
-    let loaded = load_model(&dir)?;
+    let loaded = load_model_stored(&dir, storage)?;
     let reference = load_tensors(&dir.join("reference.safetensors"))?;
     let trace = loaded.model.forward(&reference["pixel_values"])?;
     let layers = loaded.config.num_hidden_layers;
@@ -24,12 +38,12 @@ fn check_against_reference(name: &str, expect_head: bool) -> TestResult {
         "last_hidden_state",
         &trace.last_hidden_state,
         &reference["last_hidden_state"],
-        HIDDEN_TOLERANCE,
+        hidden_tolerance,
     )?;
     for (i, ours) in trace.hidden_states.iter().enumerate() {
         let key = format!("hidden_states.{i}");
         worst_hidden =
-            worst_hidden.max(assert_rel(&key, ours, &reference[&key], HIDDEN_TOLERANCE)?);
+            worst_hidden.max(assert_rel(&key, ours, &reference[&key], hidden_tolerance)?);
     }
     let mut worst_attention = 0f32;
     for (i, ours) in trace.attentions.iter().enumerate() {
@@ -38,7 +52,7 @@ fn check_against_reference(name: &str, expect_head: bool) -> TestResult {
             &key,
             ours,
             &reference[&key],
-            ATTENTION_TOLERANCE,
+            attention_tolerance,
         )?);
     }
     match (&trace.pooler_output, &trace.head_attention) {
@@ -48,13 +62,13 @@ fn check_against_reference(name: &str, expect_head: bool) -> TestResult {
                 "pooler_output",
                 pooled,
                 &reference["pooler_output"],
-                HIDDEN_TOLERANCE,
+                hidden_tolerance,
             )?);
             worst_attention = worst_attention.max(assert_abs(
                 "head_attention",
                 head,
                 &reference["head_attention"],
-                ATTENTION_TOLERANCE,
+                attention_tolerance,
             )?);
         }
         _ => assert!(
@@ -62,7 +76,7 @@ fn check_against_reference(name: &str, expect_head: bool) -> TestResult {
             "{name}: head outputs missing"
         ),
     }
-    println!("{name}: worst hidden/pooled rel diff {worst_hidden:.2e}, worst attention abs diff {worst_attention:.2e}");
+    println!("{name} ({storage:?} weights): worst hidden/pooled rel diff {worst_hidden:.2e}, worst attention abs diff {worst_attention:.2e}");
     Ok(())
 }
 
@@ -79,6 +93,26 @@ fn bare_vision_model_bf16_with_remainder_pixels() -> TestResult {
 #[test]
 fn paligemma_layout_f16_without_head() -> TestResult {
     check_against_reference("paligemma-f16", false)
+}
+
+#[test]
+fn f16_weights_stay_within_1e_2_of_the_reference() -> TestResult {
+    check_stored("siglip", true, WeightStorage::F16)?;
+    check_stored("vision-bf16", true, WeightStorage::F16)?;
+    check_stored("paligemma-f16", false, WeightStorage::F16)
+}
+
+/// An f16 checkpoint loses nothing when held in f16: the widened values are the same floats.
+#[test]
+fn an_f16_checkpoint_held_in_f16_computes_exactly_as_in_f32() -> TestResult {
+    let dir = fixtures().join("models").join("paligemma-f16");
+    let pixels = &load_tensors(&dir.join("reference.safetensors"))?["pixel_values"];
+    let traces = [WeightStorage::F32, WeightStorage::F16]
+        .map(|storage| load_model_stored(&dir, storage).and_then(|m| Ok(m.model.forward(pixels)?)));
+    let [f32_trace, f16_trace] = traces;
+    let (a, b) = (f32_trace?.last_hidden_state, f16_trace?.last_hidden_state);
+    assert_eq!(a.flatten_all()?.to_vec1::<f32>()?, b.flatten_all()?.to_vec1::<f32>()?);
+    Ok(())
 }
 
 #[test]
@@ -155,8 +189,23 @@ fn base224_real_shape() -> TestResult {
     let dir = std::path::PathBuf::from(
         std::env::var("SIGLIP_BASE224").map_err(|_| "set SIGLIP_BASE224")?,
     );
-    let loaded = load_model(&dir)?;
     let reference = load_tensors(&dir.join("reference.safetensors"))?;
+    for storage in [WeightStorage::F32, WeightStorage::F16] {
+        base224_with(&dir, &reference, storage)?;
+    }
+    Ok(())
+}
+
+fn base224_with(
+    dir: &std::path::Path,
+    reference: &std::collections::HashMap<String, candle_core::Tensor>,
+    storage: WeightStorage,
+) -> TestResult {
+    let (hidden, attention) = match storage {
+        WeightStorage::F32 => (5e-4, 1e-4),
+        WeightStorage::F16 => (F16_TOLERANCE, F16_TOLERANCE),
+    };
+    let loaded = load_model_stored(dir, storage)?;
     let mut times = Vec::new();
     let mut trace = None;
     for _ in 0..5 {
@@ -169,33 +218,33 @@ fn base224_real_shape() -> TestResult {
     let mut worst = (0f32, 0f32);
     for (i, ours) in trace.hidden_states.iter().enumerate() {
         let key = format!("hidden_states.{i}");
-        worst.0 = worst.0.max(assert_rel(&key, ours, &reference[&key], 5e-4)?);
+        worst.0 = worst.0.max(assert_rel(&key, ours, &reference[&key], hidden)?);
     }
     worst.0 = worst.0.max(assert_rel(
         "last_hidden_state",
         &trace.last_hidden_state,
         &reference["last_hidden_state"],
-        5e-4,
+        hidden,
     )?);
     for (i, ours) in trace.attentions.iter().enumerate() {
         let key = format!("attentions.{i}");
-        worst.1 = worst.1.max(assert_abs(&key, ours, &reference[&key], 1e-4)?);
+        worst.1 = worst.1.max(assert_abs(&key, ours, &reference[&key], attention)?);
     }
     let pooled = trace.pooler_output.as_ref().ok_or("no head")?;
     worst.0 = worst.0.max(assert_rel(
         "pooler_output",
         pooled,
         &reference["pooler_output"],
-        5e-4,
+        hidden,
     )?);
     let head = trace.head_attention.as_ref().ok_or("no head")?;
     worst.1 = worst.1.max(assert_abs(
         "head_attention",
         head,
         &reference["head_attention"],
-        1e-4,
+        attention,
     )?);
-    println!("base-224: worst hidden rel {:.2e}, worst attention abs {:.2e}; forward median {:.0} ms (runs {times:.0?})", worst.0, worst.1, times[2]);
+    println!("base-224, {storage:?} weights: worst hidden rel {:.2e}, worst attention abs {:.2e}; forward median {:.0} ms (runs {times:.0?})", worst.0, worst.1, times[2]);
     Ok(())
 }
 
@@ -232,6 +281,18 @@ fn streamed_tensors_build_the_same_model() -> TestResult {
         &reference["attentions.1"],
         ATTENTION_TOLERANCE,
     )?;
+
+    let mut huge = siglip_lens::store::TensorStore::with_storage(WeightStorage::F16);
+    let bytes: Vec<u8> = [1e6f32, 0.5].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let message = huge
+        .insert("m.weight", "F32", &[1, 2], &bytes)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("m.weight") && message.contains("f16's range"),
+        "{message}"
+    );
+    huge.insert("norm.weight", "F32", &[2], &bytes)?; // vectors stay f32: no range to fit
 
     let mut bad = siglip_lens::store::TensorStore::new();
     let message = bad

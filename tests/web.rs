@@ -53,18 +53,25 @@ fn max_abs(t: &Tensor) -> f32 {
     values(t).iter().fold(0.0, |m, v| m.max(v.abs()))
 }
 
-/// Same tolerances as tests/model.rs: hidden/pooled 1e-4 relative to max |ref|, attention 1e-5 absolute.
+/// Same tolerances as tests/model.rs: hidden/pooled 1e-4 relative to max |ref|, attention 1e-5
+/// absolute; with f16 weights, 1e-2 for both.
 fn check(config: &str, weights: &[u8], reference: &[u8]) {
-    let model = Model::new(config, None, weights)
+    check_stored(config, weights, reference, "f32")
+}
+
+fn check_stored(config: &str, weights: &[u8], reference: &[u8], storage: &str) {
+    let (hidden, attention) = if storage == "f16" { (1e-2, 1e-2) } else { (1e-4, 1e-5) };
+    let model = Model::new(config, None, weights, Some(storage.to_owned()))
         .map_err(|_| "model")
         .unwrap();
+    assert_eq!(model.weight_storage(), storage);
     let reference = tensors(reference);
     let pixels = values(&reference["pixel_values"]);
     let trace = model.run_pixels(&pixels).map_err(|_| "run").unwrap();
     let trace = trace.inner();
     let rel = |name: &str, ours: &Tensor| {
         let diff = max_diff(ours, &reference[name]) / max_abs(&reference[name]);
-        assert!(diff <= 1e-4, "{name}: {diff}");
+        assert!(diff <= hidden, "{name}: {diff}");
     };
     rel("last_hidden_state", &trace.last_hidden_state);
     for (i, t) in trace.hidden_states.iter().enumerate() {
@@ -72,7 +79,7 @@ fn check(config: &str, weights: &[u8], reference: &[u8]) {
     }
     for (i, t) in trace.attentions.iter().enumerate() {
         let diff = max_diff(t, &reference[&format!("attentions.{i}")]);
-        assert!(diff <= 1e-5, "attentions.{i}: {diff}");
+        assert!(diff <= attention, "attentions.{i}: {diff}");
     }
     if let Some(pooled) = &trace.pooler_output {
         rel("pooler_output", pooled);
@@ -80,7 +87,7 @@ fn check(config: &str, weights: &[u8], reference: &[u8]) {
             trace.head_attention.as_ref().unwrap(),
             &reference["head_attention"],
         );
-        assert!(diff <= 1e-5, "head_attention: {diff}");
+        assert!(diff <= attention, "head_attention: {diff}");
     } else {
         assert!(!reference.contains_key("pooler_output"));
     }
@@ -108,6 +115,27 @@ fn bare_vision_bf16_matches_transformers() {
 #[wasm_bindgen_test]
 fn paligemma_f16_without_head_matches_transformers() {
     check(PALIGEMMA_CONFIG, PALIGEMMA_WEIGHTS, PALIGEMMA_REFERENCE);
+}
+
+/// f32 weights held in f16 and widened a panel at a time by the SIMD kernel.
+#[wasm_bindgen_test]
+fn f16_weights_stay_within_1e_2_of_transformers() {
+    check_stored(SIGLIP_CONFIG, SIGLIP_WEIGHTS, SIGLIP_REFERENCE, "f16");
+    check_stored(BF16_CONFIG, BF16_WEIGHTS, BF16_REFERENCE, "f16");
+}
+
+#[wasm_bindgen_test]
+fn simd_f16_widening_is_exact_for_every_bit_pattern() {
+    let bits: Vec<u16> = (0..=u16::MAX).collect();
+    let mut out = vec![0f32; bits.len()];
+    siglip_lens::simd::f16_to_f32(&bits, &mut out);
+    for (&h, &f) in bits.iter().zip(&out) {
+        let expected = half::f16::from_bits(h).to_f32();
+        assert!(
+            f.to_bits() == expected.to_bits() || (f.is_nan() && expected.is_nan()),
+            "{h:#06x} → {f}, want {expected}"
+        );
+    }
 }
 
 #[wasm_bindgen_test]
@@ -139,6 +167,7 @@ fn the_js_api_runs_an_image_and_answers_every_view() {
         SIGLIP_CONFIG,
         Some(SIGLIP_PREPROCESSOR.into()),
         SIGLIP_WEIGHTS,
+        None,
     )
     .map_err(|_| "model")
     .unwrap();
@@ -216,12 +245,17 @@ fn the_js_api_runs_an_image_and_answers_every_view() {
 #[wasm_bindgen_test]
 fn bad_input_throws_instead_of_trapping() {
     // Each of these must come back as an Err (a JS exception), and the module must stay usable after.
-    assert!(Model::new("not json", None, SIGLIP_WEIGHTS).is_err());
+    assert!(Model::new("not json", None, SIGLIP_WEIGHTS, None).is_err());
+    assert!(
+        Model::new(SIGLIP_CONFIG, None, SIGLIP_WEIGHTS, Some("f8".into())).is_err(),
+        "unknown storage"
+    );
     assert!(
         Model::new(
             "{\"vision_config\": {\"hidden_size\": 48}}",
             None,
-            SIGLIP_WEIGHTS
+            SIGLIP_WEIGHTS,
+            None
         )
         .is_err(),
         "wrong shape"
@@ -230,22 +264,24 @@ fn bad_input_throws_instead_of_trapping() {
         Model::new(
             SIGLIP_CONFIG,
             None,
-            &SIGLIP_WEIGHTS[..SIGLIP_WEIGHTS.len() / 2]
+            &SIGLIP_WEIGHTS[..SIGLIP_WEIGHTS.len() / 2],
+            None
         )
         .is_err(),
         "truncated"
     );
     assert!(
-        Model::new(SIGLIP_CONFIG, None, &[1, 2, 3]).is_err(),
+        Model::new(SIGLIP_CONFIG, None, &[1, 2, 3], None).is_err(),
         "too short"
     );
     assert!(Model::new(
         SIGLIP_CONFIG,
         Some("{\"resample\": 9}".into()),
-        SIGLIP_WEIGHTS
+        SIGLIP_WEIGHTS,
+        None
     )
     .is_err());
-    let model = Model::new(SIGLIP_CONFIG, None, SIGLIP_WEIGHTS)
+    let model = Model::new(SIGLIP_CONFIG, None, SIGLIP_WEIGHTS, None)
         .map_err(|_| "model")
         .unwrap();
     assert!(model.run(&[0; 12], 2, 2).is_err(), "wrong byte count");

@@ -25,7 +25,7 @@ import * as paramsView from "./views/params.js";
 
 const $ = (id) => document.getElementById(id);
 const dom = {
-  alert: $("alert"), modelNotice: $("model-notice"), imageNotice: $("image-notice"), banner: $("untrained-banner"), preset: $("preset"), spec: $("model-spec"), load: $("load-model"),
+  alert: $("alert"), modelNotice: $("model-notice"), imageNotice: $("image-notice"), banner: $("untrained-banner"), preset: $("preset"), spec: $("model-spec"), weights: $("weights"), load: $("load-model"),
   modelFiles: $("model-files"), progress: $("progress"), progressBar: $("progress-bar"), progressText: $("progress-text"),
   cancel: $("cancel"), facts: $("facts"), cache: $("cache"), cacheList: $("cache-list"), cacheClear: $("cache-clear"),
   imageFile: $("image-file"), samples: $("samples"), opacity: $("opacity"), cmap: $("cmap"), grid: $("grid"),
@@ -48,7 +48,7 @@ if (forcedBuild) workerUrl.searchParams.set("wasm", forcedBuild);
 const client = createClient(workerUrl);
 
 /** Everything the pictures depend on; the URL hash mirrors it. */
-let state = { model: null, image: null, view: "embeddings", layer: 0, block: 1, head: 0, patch: -1, fusion: "mean", probeHead: "mean", cmap: "viridis" };
+let state = { model: null, weights: "f32", image: null, view: "embeddings", layer: 0, block: 1, head: 0, patch: -1, fusion: "mean", probeHead: "mean", cmap: "viridis" };
 let info = null; // model facts from the worker, plus the current trace's timings
 let traceReady = false;
 let current = null; // {rgba: ImageData, bitmap, name, url} of the image the trace was run on
@@ -100,6 +100,7 @@ function parseHash(hash) {
   const params = new URLSearchParams(hash.replace(/^#/, ""));
   const out = {};
   for (const key of ["model", "image", "view", "fusion", "cmap"]) if (params.has(key)) out[key] = params.get(key);
+  if (params.get("weights") === "f16") out.weights = "f16";
   for (const key of NUMBER_KEYS) if (params.has(key) && Number.isInteger(Number(params.get(key)))) out[key] = Number(params.get(key));
   for (const [key, name] of [["head", "head"], ["probe", "probeHead"]]) {
     const v = params.get(key);
@@ -113,6 +114,7 @@ function writeHash() {
   const params = new URLSearchParams();
   if (state.model) params.set("model", state.model);
   if (state.image) params.set("image", state.image);
+  if (state.weights === "f16") params.set("weights", "f16");
   params.set("view", state.view);
   for (const key of NUMBER_KEYS) params.set(key, String(state[key]));
   params.set("head", String(state.head));
@@ -234,7 +236,7 @@ async function loadModel(source) {
   showProgress({ phase: "config", done: 0, total: 0 }, started);
   let result;
   try {
-    result = await client.request("load", { source }, { onProgress: (p) => isNewest() && showProgress(p, started) });
+    result = await client.request("load", { source, storage: dom.weights.value }, { onProgress: (p) => isNewest() && showProgress(p, started) });
   } catch (error) {
     if (!isNewest()) return; // abandoned for a newer model: nothing to say
     // An older load that finished just before this one began is the worker's model now: show it.
@@ -267,6 +269,7 @@ async function showModel(result, source) {
     info = result;
     traceReady = false;
     state.model = source.kind === "url" ? source.spec : null;
+    state.weights = result.weightStorage;
     document.body.dataset.untrained = String(source.kind === "url" && isDemo(source.spec));
     dom.banner.hidden = document.body.dataset.untrained !== "true";
     setNotice(dom.modelNotice, result.warnings ?? []);
@@ -330,7 +333,7 @@ function showFacts() {
   if (!info) return;
   const rows = [
     ["Model", `${info.id}${document.body.dataset.untrained === "true" ? " (untrained demo)" : ""}`],
-    ["Size", `${(info.numParameters / 1e6).toFixed(info.numParameters < 1e7 ? 2 : 1)} M parameters · vision weights ${formatBytes(info.weightBytes)}`],
+    ["Size", `${(info.numParameters / 1e6).toFixed(info.numParameters < 1e7 ? 2 : 1)} M parameters · vision weights ${formatBytes(info.weightBytes)} in the file, held in ${info.weightStorage} · wasm memory ${formatBytes(info.memoryBytes)}`],
     ["Download", info.fromCache ? `from the browser cache (${ms(timings.download)})` : info.local ? `read from local files (${ms(timings.download)})` : `${ms(timings.download)} · ${formatBytes(info.fetchedBytes)} fetched${info.ranged ? " with Range requests" : ""}`],
     ["Load", ms(timings.load)],
     ["Preprocess", ms(timings.preprocess)],
@@ -412,6 +415,7 @@ function modelFilesIn(files) {
 
 dom.preset.addEventListener("change", () => {
   dom.spec.value = dom.preset.value;
+  dom.weights.value = dom.preset.selectedOptions[0].dataset.weights ?? "f32";
 });
 dom.load.addEventListener("click", () => {
   const spec = dom.spec.value.trim() || dom.preset.value;
@@ -488,6 +492,7 @@ function start() {
   state = { ...state, ...parseHash(location.hash) };
   const modelSpec = query.get("model") ?? state.model ?? DEMO;
   dom.spec.value = modelSpec; // the field names the model being loaded
+  dom.weights.value = [query.get("weights"), state.weights].find((w) => w === "f16" || w === "f32") ?? "f32";
   const imageUrl = query.get("image") ?? state.image ?? (query.has("model") ? null : SAMPLES[0][0]);
   document.documentElement.style.setProperty("--overlay-opacity", dom.opacity.value);
   showActiveTab();

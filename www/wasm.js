@@ -41,17 +41,17 @@ export function chooseBuild(forced) {
 /** Imports and instantiates a build; starts its thread pool when it has one. */
 export async function startWasm(build) {
   const wasm = await import(`./${build}/siglip_lens.js`);
-  await wasm.default();
+  const { memory } = await wasm.default();
   if (wasm.hasThreads()) await wasm.initThreadPool(navigator.hardwareConcurrency);
-  return { wasm, build, threads: wasm.hasThreads() ? navigator.hardwareConcurrency : 1 };
+  return { wasm, memory, build, threads: wasm.hasThreads() ? navigator.hardwareConcurrency : 1 };
 }
 
 /**
  * Builds a Model from config text, optional preprocessor text and safetensors bytes (a whole file or
- * its vision tensors), streaming the vision tower's tensors one by one. Throws an Error naming what
- * was wrong.
+ * its vision tensors), streaming the vision tower's tensors one by one. `storage` is "f32" or "f16"
+ * (every matrix held in half precision as it arrives). Throws an Error naming what was wrong.
  */
-export function buildModel(wasm, configText, preprocessorText, weights) {
+export function buildModel(wasm, configText, preprocessorText, weights, storage = "f32") {
   let tensors, data;
   try {
     const n = headerLength(weights.subarray(0, 8));
@@ -65,7 +65,7 @@ export function buildModel(wasm, configText, preprocessorText, weights) {
   } catch (error) {
     throw new Error(`model.safetensors: ${error.message}`);
   }
-  const builder = new wasm.ModelBuilder();
+  const builder = new wasm.ModelBuilder(storage);
   try {
     for (const t of tensors) builder.addTensor(t.name, t.dtype, new Uint32Array(t.shape), data.subarray(t.begin, t.end));
   } catch (error) {

@@ -32,7 +32,7 @@ function modelInfo(m) {
   return {
     hiddenSize: m.hiddenSize, numLayers: m.numLayers, numHeads: m.numHeads, imageSize: m.imageSize,
     patchSize: m.patchSize, gridSize: m.gridSize, numPatches: m.numPatches, hasHead: m.hasHead,
-    numParameters: m.numParameters, resample: m.resample,
+    numParameters: m.numParameters, resample: m.resample, weightStorage: m.weightStorage,
   };
 }
 
@@ -48,7 +48,7 @@ function nonFiniteWarning(weights) {
 }
 
 const handlers = {
-  async load({ id, source }) {
+  async load({ id, source, storage }) {
     // A new load abandons the one in flight: its download is aborted and it never builds a model.
     download?.abort(new DOMException("superseded by another model", "AbortError"));
     const controller = new AbortController();
@@ -74,7 +74,7 @@ const handlers = {
     const started = performance.now();
     let next;
     try {
-      next = buildModel((await wasmReady).wasm, checkpoint.configText, checkpoint.preprocessorText, checkpoint.weights);
+      next = buildModel((await wasmReady).wasm, checkpoint.configText, checkpoint.preprocessorText, checkpoint.weights, storage);
     } catch (error) {
       if (!checkpoint.fromCache || error instanceof WebAssembly.RuntimeError) throw error;
       // A damaged cached copy would fail the same way forever: drop it.
@@ -91,6 +91,7 @@ const handlers = {
       ...modelInfo(model), id: checkpoint.id, weightBytes: checkpoint.weights.length, fetchedBytes: checkpoint.fetchedBytes,
       fromCache: checkpoint.fromCache, ranged: checkpoint.ranged ?? false, local: checkpoint.local ?? false, prefix: checkpoint.prefix ?? null,
       downloadMs: checkpoint.downloadMs, loadMs, warnings, build: (await wasmReady).build, threads: (await wasmReady).threads,
+      memoryBytes: (await wasmReady).memory.buffer.byteLength,
     };
     // Cached only now that it loads. (The model is in place already: a load arriving meanwhile wins.)
     const cacheWarning = await storeCheckpoint(checkpoint);

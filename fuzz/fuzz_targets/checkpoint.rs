@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use candle_core::{DType, Device, Tensor};
 use libfuzzer_sys::fuzz_target;
-use siglip_lens::checkpoint::Checkpoint;
+use siglip_lens::checkpoint::{Checkpoint, WeightStorage};
 use siglip_lens::{SiglipVisionModel, VisionConfig};
 
 static CONFIGS: LazyLock<[VisionConfig; 2]> = LazyLock::new(|| {
@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     for config in CONFIGS.iter() {
-        let loaded = SiglipVisionModel::from_safetensors(config, data);
+        let loaded = SiglipVisionModel::from_safetensors(config, data, WeightStorage::F32);
         if *VERBOSE {
             eprintln!(
                 "head {}: {:?}",

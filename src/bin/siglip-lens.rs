@@ -23,6 +23,7 @@ mod cli {
 
     use candle_core::{DType, Device, Tensor};
     use clap::{Args, Parser, Subcommand};
+    use siglip_lens::checkpoint::WeightStorage;
     use siglip_lens::{image_file, preprocess, PreprocessConfig, SiglipVisionModel, VisionConfig};
 
     #[derive(Parser)]
@@ -62,6 +63,9 @@ mod cli {
         /// Where to write the trace (safetensors, f32).
         #[arg(long)]
         out: PathBuf,
+        /// How to hold the weights: f32, or f16 matrices (half the memory, outputs within 1e-2).
+        #[arg(long, default_value = "f32", value_parser = WeightStorage::parse)]
+        weights: WeightStorage,
     }
 
     pub fn run() -> Result<(), String> {
@@ -88,7 +92,7 @@ mod cli {
         let weights = std::fs::read(&weights_path)
             .map_err(|e| format!("cannot read {}: {e}", weights_path.display()))?;
         let model =
-            SiglipVisionModel::from_safetensors(&config, &weights).map_err(|e| e.to_string())?;
+            SiglipVisionModel::from_safetensors(&config, &weights, args.weights).map_err(|e| e.to_string())?;
         drop(weights);
         let loaded = started.elapsed();
 

@@ -3,7 +3,7 @@
 //! Reference: `SiglipVisionEmbeddings` in
 //! <https://github.com/huggingface/transformers/blob/v4.57.1/src/transformers/models/siglip/modeling_siglip.py#L235>
 
-use candle_core::{Module, Result, Tensor};
+use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
 
 use crate::config::VisionConfig;
@@ -32,7 +32,8 @@ impl SiglipVisionEmbeddings {
         )?;
         let position_embedding = vb
             .pp("position_embedding")
-            .get((cfg.num_patches(), cfg.hidden_size), "weight")?;
+            .get((cfg.num_patches(), cfg.hidden_size), "weight")?
+            .to_dtype(DType::F32)?; // f32 also when the checkpoint's matrices are held in f16
         Ok(Self {
             patch_embedding,
             position_embedding,

@@ -3,14 +3,20 @@
 //! Natively this is candle's matmul (gemm's AVX2/FMA kernels). In the WebAssembly build the weight is
 //! packed once at load time for [`crate::gemm`]'s SIMD128 micro-kernel, and the packed copy replaces
 //! the original, so weights are held once.
+//!
+//! The weight may be f32 or f16 ([`crate::checkpoint::WeightStorage`]); an f16 weight stays f16 and
+//! is widened as it is used — natively the whole matrix per call, in wasm a packed panel at a time —
+//! so the arithmetic is f32 either way.
 
-use candle_core::{Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 use candle_nn::VarBuilder;
 
 #[derive(Debug, Clone)]
 pub struct Linear {
     #[cfg(not(target_arch = "wasm32"))]
-    inner: candle_nn::Linear,
+    weight: Tensor,
+    #[cfg(not(target_arch = "wasm32"))]
+    bias: Option<Tensor>,
     #[cfg(target_arch = "wasm32")]
     weight: std::sync::Arc<crate::gemm::PackedB>,
     #[cfg(target_arch = "wasm32")]
@@ -25,19 +31,32 @@ pub fn linear(in_dim: usize, out_dim: usize, vb: VarBuilder) -> Result<Linear> {
 }
 
 impl Linear {
-    /// From a weight (out, in) and an optional bias (out).
+    /// From a weight (out, in), f32 or f16, and an optional f32 bias (out).
     pub fn new(weight: Tensor, bias: Option<Tensor>) -> Result<Self> {
+        if !matches!(weight.dtype(), DType::F32 | DType::F16) {
+            candle_core::bail!("linear weight in {:?}: expected f32 or f16", weight.dtype())
+        }
+        let bias = bias.map(|b| b.to_dtype(DType::F32)).transpose()?;
         #[cfg(not(target_arch = "wasm32"))]
         {
-            Ok(Self {
-                inner: candle_nn::Linear::new(weight, bias),
-            })
+            Ok(Self { weight, bias })
         }
         #[cfg(target_arch = "wasm32")]
         {
+            use crate::gemm::PackedB;
             let (out_dim, in_dim) = weight.dims2()?;
-            let values: Vec<f32> = weight.flatten_all()?.to_vec1()?;
-            let packed = crate::gemm::PackedB::from_rows(&values, out_dim, in_dim);
+            let weight = weight.flatten_all()?;
+            let packed = match weight.dtype() {
+                DType::F16 => {
+                    let bits: Vec<u16> = weight
+                        .to_vec1::<half::f16>()?
+                        .into_iter()
+                        .map(half::f16::to_bits)
+                        .collect();
+                    PackedB::from_rows_f16(&bits, out_dim, in_dim)
+                }
+                _ => PackedB::from_rows(&weight.to_vec1::<f32>()?, out_dim, in_dim),
+            };
             let bias = bias.map(|b| b.to_vec1()).transpose()?;
             Ok(Self {
                 weight: std::sync::Arc::new(packed),
@@ -50,7 +69,8 @@ impl Linear {
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         #[cfg(not(target_arch = "wasm32"))]
         {
-            candle_core::Module::forward(&self.inner, xs)
+            let weight = self.weight.to_dtype(DType::F32)?; // a no-op for f32 weights
+            candle_core::Module::forward(&candle_nn::Linear::new(weight, self.bias.clone()), xs)
         }
         #[cfg(target_arch = "wasm32")]
         {

@@ -22,7 +22,7 @@ pub use mlp::SiglipMLP;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{layer_norm, LayerNorm, VarBuilder};
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, WeightStorage};
 use crate::config::VisionConfig;
 use crate::error::{self, Error};
 use crate::store::TensorStore;
@@ -120,10 +120,15 @@ impl SiglipVisionModel {
         })
     }
 
-    /// Builds the tower from a safetensors file, checking every tensor against `config`.
-    pub fn from_safetensors(config: &VisionConfig, bytes: &[u8]) -> error::Result<Self> {
+    /// Builds the tower from a safetensors file, checking every tensor against `config`, holding the
+    /// weights as `storage` says.
+    pub fn from_safetensors(
+        config: &VisionConfig,
+        bytes: &[u8],
+        storage: WeightStorage,
+    ) -> error::Result<Self> {
         let checkpoint = Checkpoint::parse(bytes)?;
-        Self::new(config, checkpoint.var_builder()).map_err(loading_error)
+        Self::new(config, checkpoint.var_builder(storage)).map_err(loading_error)
     }
 
     /// Builds the tower from tensors handed over one by one, checking every tensor against `config`.

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
+use siglip_lens::checkpoint::WeightStorage;
 use siglip_lens::{PreprocessConfig, SiglipVisionModel, VisionConfig};
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -21,6 +22,13 @@ pub struct ModelDir {
 }
 
 pub fn load_model(dir: &Path) -> Result<ModelDir, Box<dyn std::error::Error>> {
+    load_model_stored(dir, WeightStorage::F32)
+}
+
+pub fn load_model_stored(
+    dir: &Path,
+    storage: WeightStorage,
+) -> Result<ModelDir, Box<dyn std::error::Error>> {
     let config = VisionConfig::from_json(&std::fs::read_to_string(dir.join("config.json"))?)?;
     let preprocess = PreprocessConfig::from_json(
         &std::fs::read_to_string(dir.join("preprocessor_config.json"))?,
@@ -29,6 +37,7 @@ pub fn load_model(dir: &Path) -> Result<ModelDir, Box<dyn std::error::Error>> {
     let model = SiglipVisionModel::from_safetensors(
         &config,
         &std::fs::read(dir.join("model.safetensors"))?,
+        storage,
     )?;
     Ok(ModelDir {
         config,

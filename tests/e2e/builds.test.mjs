@@ -60,3 +60,22 @@ for (const [build, expectThreads] of [["pkg", false], ["pkg-threads", true], ["p
     console.log(`${build}: last_hidden_state rel diff ${rel.toExponential(2)}, ${info.threads} thread(s)`);
   });
 }
+
+test("f16 weights (?weights=f16) stay within 1e-2 of transformers, and the facts say so", async () => {
+  await page.goto(`${server.url}index.html?weights=f16&model=models/demo/&image=/test-images/large.png`);
+  await h.waitPhase("done", 60_000);
+  const info = await page.evaluate(() => window.siglipLens.info);
+  assert.equal(info.weightStorage, "f16");
+  assert.equal(await page.inputValue("#weights"), "f16");
+  assert.match(await page.textContent("#facts"), /held in f16/);
+  assert.match(page.url(), /weights=f16/, "the hash keeps the choice");
+  const want = reference("last_hidden_state");
+  const rel = maxDiff(await h.request("lastHiddenState"), want) / maxAbs(want);
+  assert.ok(rel <= 1e-2, `last_hidden_state: ${rel}`);
+  assert.ok(rel > 0, "f16 rounding shows: the weights really were held in f16");
+  const grid = info.numPatches;
+  const attention = reference("attentions.3");
+  const row = await h.request("attentionRow", 3, 1, 97);
+  assert.ok(maxDiff(row, attention.subarray((grid + 97) * grid, (grid + 98) * grid)) <= 1e-2);
+  console.log(`f16 weights: last_hidden_state rel diff ${rel.toExponential(2)}`);
+});
