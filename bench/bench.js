@@ -8,6 +8,7 @@ const threads = Number(params.get("threads") ?? 1);
 const runs = Number(params.get("runs") ?? 10);
 const warmup = Number(params.get("warmup") ?? 2);
 const base = params.get("model") ?? "/tools/out/base224/";
+const weights = params.get("weights") ?? "f32"; // how ours holds the weights: f32 or f16
 // One thread: the single-threaded build (what pages without cross-origin isolation get); more: the
 // threaded build with a rayon pool of that size. Ours runs in a worker, as in the page.
 const build = params.get("build") ?? (threads > 1 ? "pkg-threads" : "pkg");
@@ -35,12 +36,12 @@ async function fetchBytes(url) {
 
 async function main() {
   if (params.has("probe")) {
-    await ask({ type: "load", build, threads: Number(params.get("pool") ?? threads), base });
+    await ask({ type: "load", build, threads: Number(params.get("pool") ?? threads), base, weights });
     window.benchResult = (await ask({ type: "probe" }));
     log(JSON.stringify(window.benchResult, null, 1));
     return;
   }
-  const { loadMs: ourLoadMs, info } = await ask({ type: "load", build, threads: Number(params.get("pool") ?? threads), base });
+  const { loadMs: ourLoadMs, info } = await ask({ type: "load", build, threads: Number(params.get("pool") ?? threads), base, weights });
   const size = info.imageSize;
 
   // A deterministic input in the model's range (normalised pixels in [-1, 1]).
@@ -105,7 +106,7 @@ async function oursOnly(info, pixels, ourLoadMs) {
   const bytes = (await ask({ type: "memory" })).bytes;
   window.benchResult = {
     threads, runs, oursOnly: true, ours: summary(times), oursGflops: flops / (median(times) * 1e6), flops, ourLoadMs,
-    wasmMemoryBytes: bytes, numPatches: info.numPatches, numLayers: info.numLayers,
+    wasmMemoryBytes: bytes, numPatches: info.numPatches, numLayers: info.numLayers, weights,
     userAgent: navigator.userAgent, crossOriginIsolated, build,
   };
   log(JSON.stringify(window.benchResult, null, 1));

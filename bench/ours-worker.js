@@ -1,5 +1,5 @@
 // Our side of the benchmark, in a worker as in the page (a thread pool cannot be driven from the
-// main thread). Messages: {type: "load", build, threads, base} → {loadMs, info}; {type: "run", pixels}
+// main thread). Messages: {type: "load", build, threads, base, weights: "f32" | "f16"} → {loadMs, info}; {type: "run", pixels}
 // → {ms, last?}; {type: "probe"} → {probes}; {type: "memory"} → {bytes}.
 import { buildModel } from "/www/wasm.js";
 
@@ -12,7 +12,7 @@ async function fetchBytes(url) {
 }
 
 const handlers = {
-  async load({ build, threads, base }) {
+  async load({ build, threads, base, weights: storage }) {
     wasm = await import(`/www/${build}/siglip_lens.js`);
     memory = (await wasm.default()).memory;
     if (wasm.hasThreads()) await wasm.initThreadPool(threads);
@@ -22,7 +22,7 @@ const handlers = {
       fetchBytes(base + "model.safetensors"),
     ]);
     const start = performance.now();
-    model = buildModel(wasm, config, preprocessor, weights); // as the page loads: streamed, vision tower only
+    model = buildModel(wasm, config, preprocessor, weights, storage); // as the page loads: streamed, vision tower only
     const loadMs = performance.now() - start;
     const info = Object.fromEntries(["imageSize", "numPatches", "hiddenSize", "numLayers", "intermediateSize", "patchSize", "hasHead"].map((k) => [k, model[k]]));
     return { loadMs, info };

@@ -1,7 +1,7 @@
 // Runs bench/index.html in headless Chromium, once per thread count, and writes bench/out/results.{json,md}.
 //
 //   ./build.sh bench            (builds, makes the base-224 checkpoint and its ONNX export if missing)
-//   node bench/run.mjs [--runs 10] [--threads 1,2] [--model /tools/out/base224/]
+//   node bench/run.mjs [--runs 10] [--threads 1,2] [--model /tools/out/base224/] [--weights f16]
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
@@ -32,7 +32,7 @@ try {
   for (const threads of threadCounts) {
     const page = await browser.newPage();
     page.on("console", (m) => m.type() === "error" && console.error("page:", m.text()));
-    await page.goto(`${url}?threads=${threads}&runs=${runs}&model=${model}${"probe" in args ? "&probe" : ""}${args.build ? `&build=${args.build}` : ""}${args.only ? `&only=${args.only}` : ""}&warmup=${args.warmup ?? 2}${args.pool ? `&pool=${args.pool}` : ""}`);
+    await page.goto(`${url}?threads=${threads}&runs=${runs}&model=${model}${"probe" in args ? "&probe" : ""}${args.build ? `&build=${args.build}` : ""}${args.only ? `&only=${args.only}` : ""}&warmup=${args.warmup ?? 2}${args.pool ? `&pool=${args.pool}` : ""}${args.weights ? `&weights=${args.weights}` : ""}`);
     await page.waitForFunction(() => window.benchResult, null, { timeout: 20 * 60_000, polling: 1000 });
     const result = await page.evaluate(() => window.benchResult);
     if (result.error) throw new Error(result.error);
@@ -41,7 +41,7 @@ try {
       continue;
     }
     if (result.oursOnly) {
-      console.log(`${model} on ${threads} thread(s): forward median ${result.ours.median.toFixed(0)} ms (${result.ours.min.toFixed(0)}–${result.ours.max.toFixed(0)}), ` +
+      console.log(`${model} (${result.weights} weights) on ${threads} thread(s): forward median ${result.ours.median.toFixed(0)} ms (${result.ours.min.toFixed(0)}–${result.ours.max.toFixed(0)}), ` +
         `${result.oursGflops.toFixed(1)} GFLOP/s, load ${result.ourLoadMs.toFixed(0)} ms, wasm memory ${(result.wasmMemoryBytes / 2 ** 20).toFixed(0)} MiB`);
       continue;
     }
