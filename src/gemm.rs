@@ -35,9 +35,9 @@ enum Panels {
 }
 
 impl PackedB {
-    /// Packs B given as n rows of k values (a weight matrix `[out, in]`, or K in `Q Kᵀ`).
+    /// Packs B given as n rows of k values (a weight matrix `[out, in]`).
     pub fn from_rows(b: &[f32], n: usize, k: usize) -> Self {
-        Self::pack(n, k, |row, col| b[row * k + col])
+        Self::from_strided_rows(b, k, n, k)
     }
 
     /// Packs B given as n rows of k f16 values (their bits), keeping them in f16.
@@ -51,15 +51,42 @@ impl PackedB {
 
     /// Packs B given as k rows of n values (V in `P V`: its transpose is what `A · Bᵀ` needs).
     pub fn from_columns(b: &[f32], n: usize, k: usize) -> Self {
-        Self::pack(n, k, |row, col| b[col * n + row])
+        Self::from_strided_columns(b, n, n, k)
     }
 
-    /// Packs the n × k matrix whose element (row, col) is `at(row, col)`.
-    pub fn pack(n: usize, k: usize, at: impl Fn(usize, usize) -> f32) -> Self {
+    /// Packs B given as n rows of k values, row i starting at `b[i·ld]` (K in `Q Kᵀ`: one head's
+    /// columns of a wider matrix).
+    pub fn from_strided_rows(b: &[f32], ld: usize, n: usize, k: usize) -> Self {
+        let mut data = vec![0f32; n.div_ceil(NR) * NR * k];
+        for_each_block(n, k, &mut data, |block, k0, kc, first| {
+            for j in 0..NR.min(n - first) {
+                let src = &b[(first + j) * ld + k0..][..kc];
+                for (p, &v) in src.iter().enumerate() {
+                    block[p * NR + j] = v;
+                }
+            }
+        });
         PackedB {
             n,
             k,
-            data: Panels::F32(arrange(n, k, at)),
+            data: Panels::F32(data),
+        }
+    }
+
+    /// Packs B given as k rows of n values (B's transpose), row p starting at `b[p·ld]` (V in `P V`:
+    /// one head's columns of a wider matrix).
+    pub fn from_strided_columns(b: &[f32], ld: usize, n: usize, k: usize) -> Self {
+        let mut data = vec![0f32; n.div_ceil(NR) * NR * k];
+        for_each_block(n, k, &mut data, |block, k0, kc, first| {
+            let cols = NR.min(n - first);
+            for p in 0..kc {
+                block[p * NR..][..cols].copy_from_slice(&b[(k0 + p) * ld + first..][..cols]);
+            }
+        });
+        PackedB {
+            n,
+            k,
+            data: Panels::F32(data),
         }
     }
 
@@ -94,31 +121,56 @@ impl PackedB {
     }
 }
 
-/// The packed layout of an n × k matrix whose element (row, col) is `at(row, col)`.
-fn arrange<T: Copy + Default>(n: usize, k: usize, at: impl Fn(usize, usize) -> T) -> Vec<T> {
-    let panels = n.div_ceil(NR);
-    let mut data = vec![T::default(); panels * NR * k];
+/// Calls `fill(block, k0, kc, first_row)` for each KC × NR micro-panel of a packed n × k matrix, in
+/// storage order: `block` holds `kc` rows of NR values for B rows `first_row..` (zeros past n).
+fn for_each_block<T>(n: usize, k: usize, data: &mut [T], mut fill: impl FnMut(&mut [T], usize, usize, usize)) {
     let mut offset = 0;
     for k0 in (0..k).step_by(KC) {
         let kc = KC.min(k - k0);
-        for panel in 0..panels {
-            for p in 0..kc {
-                for j in 0..NR {
-                    let row = panel * NR + j;
-                    if row < n {
-                        data[offset + p * NR + j] = at(row, k0 + p);
-                    }
-                }
-            }
+        for panel in 0..n.div_ceil(NR) {
+            fill(&mut data[offset..offset + kc * NR], k0, kc, panel * NR);
             offset += kc * NR;
         }
     }
+}
+
+/// The packed layout of an n × k matrix whose element (row, col) is `at(row, col)`.
+fn arrange<T: Copy + Default>(n: usize, k: usize, at: impl Fn(usize, usize) -> T) -> Vec<T> {
+    let mut data = vec![T::default(); n.div_ceil(NR) * NR * k];
+    for_each_block(n, k, &mut data, |block, k0, kc, first| {
+        for p in 0..kc {
+            for j in 0..NR.min(n - first) {
+                block[p * NR + j] = at(first + j, k0 + p);
+            }
+        }
+    });
     data
 }
 
 /// `C (m × n) = A (m × k) · Bᵀ + bias`, A and C row-major and contiguous.
 pub fn matmul(a: &[f32], m: usize, b: &PackedB, bias: Option<&[f32]>, c: &mut [f32]) {
     matmul_strided(a, b.k, m, b, bias, c, b.n)
+}
+
+/// What is applied to C's values once they are complete, while they are still in cache (and on the
+/// thread that computed them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Epilogue {
+    None,
+    /// `gelu_pytorch_tanh`, [`crate::simd::gelu_inplace`].
+    GeluTanh,
+}
+
+/// [`matmul`] followed by `epilogue` on every value of C.
+pub fn matmul_then(
+    a: &[f32],
+    m: usize,
+    b: &PackedB,
+    bias: Option<&[f32]>,
+    epilogue: Epilogue,
+    c: &mut [f32],
+) {
+    product(a, b.k, m, b, bias, epilogue, c, b.n)
 }
 
 /// `C = A · Bᵀ + bias` where row i of A starts at `a[i·lda]` and row i of C at `c[i·ldc]`: a head's
@@ -129,6 +181,20 @@ pub fn matmul_strided(
     m: usize,
     b: &PackedB,
     bias: Option<&[f32]>,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    product(a, lda, m, b, bias, Epilogue::None, c, ldc)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn product(
+    a: &[f32],
+    lda: usize,
+    m: usize,
+    b: &PackedB,
+    bias: Option<&[f32]>,
+    epilogue: Epilogue,
     c: &mut [f32],
     ldc: usize,
 ) {
@@ -195,6 +261,16 @@ pub fn matmul_strided(
                 }
             }
         }
+        if epilogue == Epilogue::GeluTanh {
+            let cols = group.start * NR..(group.end * NR).min(n);
+            for i in 0..m {
+                // SAFETY: this group alone wrote these columns of C, and is done with them.
+                let row = unsafe {
+                    std::slice::from_raw_parts_mut(c.add(i * ldc + cols.start), cols.len())
+                };
+                crate::simd::gelu_inplace(row);
+            }
+        }
     });
 }
 
@@ -227,7 +303,7 @@ fn for_each_group(
     #[cfg(feature = "threads")]
     if parallel {
         use rayon::prelude::*;
-        let groups = (rayon::current_num_threads() * 2).min(panels).max(1);
+        let groups = (rayon::current_num_threads() * 4).min(panels).max(1);
         (0..groups)
             .into_par_iter()
             .for_each(|g| work(g * panels / groups..(g + 1) * panels / groups, shared));

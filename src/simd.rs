@@ -52,22 +52,26 @@ pub fn gelu_inplace(values: &mut [f32]) {
     values.iter_mut().for_each(|v| *v = gelu(*v));
 }
 
-/// `softmax(scale · row)` of every row of `n` values, in place (max-subtracted, like torch). Scaling
-/// first and taking the max after gives the same floats as scaling inside: rounding is monotonic.
+/// `softmax(scale · row)` of every row of `n` values, in place (max-subtracted, like torch), for
+/// `scale > 0`. The max is taken before scaling: rounding is monotonic, so `fl(scale · max)` is the
+/// largest of the scaled values, and each `fl(scale · v)` is formed as torch forms it.
 pub fn softmax_rows_inplace(values: &mut [f32], n: usize, scale: f32) {
     for row in values.chunks_exact_mut(n) {
-        row.iter_mut().for_each(|v| *v *= scale);
-        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
         #[cfg(target_arch = "wasm32")]
         // SAFETY: the helper reads and writes only inside `row`.
-        let sum = unsafe { wasm::exp_sub_sum(row, max) };
+        unsafe {
+            wasm::softmax_row(row, scale)
+        };
         #[cfg(not(target_arch = "wasm32"))]
-        let sum = row.iter_mut().fold(0.0, |s, v| {
-            *v = exp(*v - max);
-            s + *v
-        });
-        let scale = 1.0 / sum;
-        row.iter_mut().for_each(|v| *v *= scale);
+        {
+            let max = scale * row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let sum = row.iter_mut().fold(0.0, |s, v| {
+                *v = exp(*v * scale - max);
+                s + *v
+            });
+            let inverse = 1.0 / sum;
+            row.iter_mut().for_each(|v| *v *= inverse);
+        }
     }
 }
 
@@ -106,13 +110,19 @@ mod wasm {
 
     use super::*;
 
+    /// e^x four lanes at a time, the same arithmetic as [`super::exp`]. The clamp uses the
+    /// pseudo-min/max (one instruction each; a NaN still comes out NaN), and `n = round(x·log2 e)` is
+    /// found by adding 1.5·2²³, which rounds to nearest-even as `nearest` does and leaves n in the
+    /// low bits, so 2ⁿ is one integer add and shift away.
     #[inline(always)]
     unsafe fn exp4(x: v128) -> v128 {
-        let x = f32x4_max(
-            f32x4_min(x, f32x4_splat(EXP_LIMIT)),
+        const MAGIC: f32 = 12_582_912.0; // 1.5 · 2²³
+        let x = f32x4_pmax(
+            f32x4_pmin(x, f32x4_splat(EXP_LIMIT)),
             f32x4_splat(-EXP_LIMIT),
         );
-        let n = f32x4_nearest(f32x4_mul(x, f32x4_splat(LOG2E)));
+        let shifted = f32x4_add(f32x4_mul(x, f32x4_splat(LOG2E)), f32x4_splat(MAGIC));
+        let n = f32x4_sub(shifted, f32x4_splat(MAGIC));
         let r = f32x4_sub(
             f32x4_sub(x, f32x4_mul(n, f32x4_splat(LN2_HI))),
             f32x4_mul(n, f32x4_splat(LN2_LO)),
@@ -121,7 +131,11 @@ mod wasm {
         for c in [P[3], P[2], P[1], P[0], 1.0, 1.0] {
             p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
         }
-        let scale = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n), i32x4_splat(127)), 23);
+        // shifted's bits are MAGIC's (0x4B40_0000) plus n; 2ⁿ's are (n + 127) << 23.
+        let scale = i32x4_shl(
+            i32x4_add(shifted, i32x4_splat(127 - 0x4B40_0000)),
+            23,
+        );
         f32x4_mul(p, scale)
     }
 
@@ -155,15 +169,27 @@ mod wasm {
         }
     }
 
-    /// row ← e^(row − max), returning the sum.
-    pub(super) unsafe fn exp_sub_sum(row: &mut [f32], max: f32) -> f32 {
-        let m = f32x4_splat(max);
-        let mut acc = f32x4_splat(0.0);
+    /// One row of [`super::softmax_rows_inplace`]: max, then e^(scale·v − max) with its sum, then the
+    /// division, each pass four lanes at a time.
+    pub(super) unsafe fn softmax_row(row: &mut [f32], scale: f32) {
         let split = row.len() / 4 * 4;
         let (chunks, tail) = row.split_at_mut(split);
+        let mut top = f32x4_splat(f32::NEG_INFINITY);
+        for chunk in chunks.chunks_exact(4) {
+            top = f32x4_pmax(top, v128_load(chunk.as_ptr() as *const v128));
+        }
+        let lanes = [
+            f32x4_extract_lane::<0>(top),
+            f32x4_extract_lane::<1>(top),
+            f32x4_extract_lane::<2>(top),
+            f32x4_extract_lane::<3>(top),
+        ];
+        let max = scale * lanes.iter().chain(tail.iter()).fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let (s, m) = (f32x4_splat(scale), f32x4_splat(max));
+        let mut acc = f32x4_splat(0.0);
         for chunk in chunks.chunks_exact_mut(4) {
             let p = chunk.as_mut_ptr() as *mut v128;
-            let e = exp4(f32x4_sub(v128_load(p), m));
+            let e = exp4(f32x4_sub(f32x4_mul(v128_load(p), s), m));
             v128_store(p, e);
             acc = f32x4_add(acc, e);
         }
@@ -171,11 +197,17 @@ mod wasm {
             + f32x4_extract_lane::<1>(acc)
             + f32x4_extract_lane::<2>(acc)
             + f32x4_extract_lane::<3>(acc);
-        for v in tail {
-            *v = exp(*v - max);
+        for v in tail.iter_mut() {
+            *v = exp(*v * scale - max);
             sum += *v;
         }
-        sum
+        let inverse = 1.0 / sum;
+        let k = f32x4_splat(inverse);
+        for chunk in chunks.chunks_exact_mut(4) {
+            let p = chunk.as_mut_ptr() as *mut v128;
+            v128_store(p, f32x4_mul(v128_load(p), k));
+        }
+        tail.iter_mut().for_each(|v| *v *= inverse);
     }
 }
 

@@ -305,7 +305,7 @@ impl Model {
 impl Model {
     fn forward(&self, pixel_values: &Tensor) -> JsResult<Trace> {
         let start = now_ms();
-        let trace = self.model.forward(pixel_values).map_err(js_error)?;
+        let trace = on_pool(|| self.model.forward(pixel_values)).map_err(js_error)?;
         let c = self.model.config();
         Ok(Trace {
             trace,
@@ -586,6 +586,20 @@ pub fn matmul_probe(m: usize, k: usize, n: usize, reps: usize, engine: &str) -> 
     times.sort_by(f64::total_cmp);
     let median = times[times.len() / 2].max(1e-3);
     Ok(2.0 * (m * k * n) as f64 / (median * 1e-3) / 1e9)
+}
+
+/// Runs `work` on one of the pool's threads (with the `threads` feature), so that each parallel step
+/// inside starts at once on that thread while the others wake up and steal their share; called from
+/// outside the pool, the caller would only wait while every pool thread wakes.
+fn on_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    #[cfg(feature = "threads")]
+    {
+        let mut out = None;
+        rayon::scope(|_| out = Some(work()));
+        out.expect("the scope ran its body")
+    }
+    #[cfg(not(feature = "threads"))]
+    work()
 }
 
 fn parse_fusion(name: &str) -> JsResult<Fusion> {

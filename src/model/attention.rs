@@ -11,9 +11,9 @@ use crate::config::VisionConfig;
 
 #[derive(Debug, Clone)]
 pub struct SiglipAttention {
-    q_proj: Linear,
-    k_proj: Linear,
-    v_proj: Linear,
+    /// `q_proj`, `k_proj` and `v_proj` as one product: their weights stacked (3d, d), so the input is
+    /// read once and one parallel step computes all three.
+    qkv_proj: Linear,
     out_proj: Linear,
     num_heads: usize,
     scale: f64,
@@ -22,10 +22,13 @@ pub struct SiglipAttention {
 impl SiglipAttention {
     pub fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
         let d = cfg.hidden_size;
+        let (mut weights, mut biases) = (Vec::new(), Vec::new());
+        for name in ["q_proj", "k_proj", "v_proj"] {
+            weights.push(vb.pp(name).get((d, d), "weight")?);
+            biases.push(vb.pp(name).get(d, "bias")?);
+        }
         Ok(Self {
-            q_proj: linear(d, d, vb.pp("q_proj"))?,
-            k_proj: linear(d, d, vb.pp("k_proj"))?,
-            v_proj: linear(d, d, vb.pp("v_proj"))?,
+            qkv_proj: Linear::new(Tensor::cat(&weights, 0)?, Some(Tensor::cat(&biases, 0)?))?,
             out_proj: linear(d, d, vb.pp("out_proj"))?,
             num_heads: cfg.num_attention_heads,
             scale: (cfg.head_dim() as f64).powf(-0.5),
@@ -34,9 +37,9 @@ impl SiglipAttention {
 
     /// (b, n, d) → the mixed vectors (b, n, d) and the attention probabilities (b, heads, n, n).
     pub fn forward(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
-        let q = self.q_proj.forward(xs)?; // (b, n, d)
-        let k = self.k_proj.forward(xs)?;
-        let v = self.v_proj.forward(xs)?;
+        let qkv = self.qkv_proj.forward(xs)?; // (b, n, 3d)
+        let d = qkv.dim(2)? / 3;
+        let (q, k, v) = (qkv.narrow(2, 0, d)?, qkv.narrow(2, d, d)?, qkv.narrow(2, 2 * d, d)?);
         let (context, probs) = attend(&q, &k, &v, self.num_heads, self.scale)?; // (b, n, d), (b, heads, n, n)
         Ok((self.out_proj.forward(&context)?, probs))
     }
@@ -85,8 +88,9 @@ impl SharedMut {
 }
 
 /// The same, for the WebAssembly build: each head's `q kᵀ` and `p v` go through [`crate::gemm`]
-/// reading the head's columns in place (no split/transpose copies), and the softmax is
-/// [`crate::simd`]'s. With the `threads` feature the heads run on the pool.
+/// reading the head's columns in place (no split/transpose copies; q, k and v may be column slices of
+/// one (b, n, 3d) product), and the softmax is [`crate::simd`]'s. With the `threads` feature the
+/// heads run on the pool.
 #[cfg(target_arch = "wasm32")]
 pub(crate) fn attend(
     q: &Tensor,
@@ -95,7 +99,7 @@ pub(crate) fn attend(
     num_heads: usize,
     scale: f64,
 ) -> Result<(Tensor, Tensor)> {
-    use super::linear::with_f32_slice;
+    use super::linear::with_rows;
     use crate::gemm::{matmul_strided, PackedB};
 
     let (b, n_q, d) = q.dims3()?;
@@ -106,15 +110,15 @@ pub(crate) fn attend(
     // Each head writes its own block of `probs` and its own columns of `context`.
     let probs_at = SharedMut(probs.as_mut_ptr());
     let context_at = SharedMut(context.as_mut_ptr());
-    with_f32_slice(q, |q| {
-        with_f32_slice(k, |k| {
-            with_f32_slice(v, |v| {
+    with_rows(q, |q, q_ld, q_batch| {
+        with_rows(k, |k, k_ld, k_batch| {
+            with_rows(v, |v, v_ld, v_batch| {
                 let one_head = |job: usize| {
                     let (batch, head) = (job / num_heads, job % num_heads);
                     let (q, k, v) = (
-                        &q[batch * n_q * d..],
-                        &k[batch * n_k * d..],
-                        &v[batch * n_k * d..],
+                        &q[batch * q_batch..],
+                        &k[batch * k_batch..],
+                        &v[batch * v_batch..],
                     );
                     let col = head * head_dim;
                     // SAFETY: job `(batch, head)` alone touches this (n_q, n_k) block of `probs` and
@@ -128,10 +132,10 @@ pub(crate) fn attend(
                             ),
                         )
                     };
-                    let keys = PackedB::pack(n_k, head_dim, |row, c| k[row * d + col + c]);
-                    matmul_strided(&q[col..], d, n_q, &keys, None, p, n_k); // (n_q, n_k)
+                    let keys = PackedB::from_strided_rows(&k[col..], k_ld, n_k, head_dim);
+                    matmul_strided(&q[col..], q_ld, n_q, &keys, None, p, n_k); // (n_q, n_k)
                     crate::simd::softmax_rows_inplace(p, n_k, scale as f32);
-                    let values = PackedB::pack(head_dim, n_k, |row, c| v[c * d + col + row]);
+                    let values = PackedB::from_strided_columns(&v[col..], v_ld, head_dim, n_k);
                     matmul_strided(p, n_k, n_q, &values, None, out, d); // (n_q, head_dim) in place
                 };
                 #[cfg(feature = "threads")]

@@ -73,18 +73,23 @@ impl Linear {
             candle_core::Module::forward(&candle_nn::Linear::new(weight, self.bias.clone()), xs)
         }
         #[cfg(target_arch = "wasm32")]
-        {
-            let dims = xs.dims().to_vec();
-            let (k, n) = (self.weight.k(), self.weight.n());
-            let m = xs.elem_count() / k;
-            let mut out = vec![0f32; m * n];
-            with_f32_slice(xs, |a| {
-                crate::gemm::matmul(a, m, &self.weight, self.bias.as_deref(), &mut out)
-            })?;
-            let mut shape = dims;
-            *shape.last_mut().expect("at least one dim") = n;
-            Tensor::from_vec(out, shape, xs.device())
-        }
+        self.forward_then(xs, crate::gemm::Epilogue::None)
+    }
+
+    /// (…, in) → (…, out) with `epilogue` applied inside the product, as each part of the output is
+    /// finished.
+    #[cfg(target_arch = "wasm32")]
+    pub fn forward_then(&self, xs: &Tensor, epilogue: crate::gemm::Epilogue) -> Result<Tensor> {
+        let dims = xs.dims().to_vec();
+        let (k, n) = (self.weight.k(), self.weight.n());
+        let m = xs.elem_count() / k;
+        let mut out = vec![0f32; m * n];
+        with_f32_slice(xs, |a| {
+            crate::gemm::matmul_then(a, m, &self.weight, self.bias.as_deref(), epilogue, &mut out)
+        })?;
+        let mut shape = dims;
+        *shape.last_mut().expect("at least one dim") = n;
+        Tensor::from_vec(out, shape, xs.device())
     }
 }
 
@@ -101,4 +106,26 @@ pub(crate) fn with_f32_slice<R>(xs: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Res
         }
         _ => candle_core::bail!("expected f32 values on the CPU"),
     }
+}
+
+/// Runs `f` on a 3-D tensor's f32 values as rows: `f(values, row_stride, batch_stride)`, where
+/// element (b, i, j) is `values[b·batch_stride + i·row_stride + j]`. A column slice (`narrow` of
+/// the last dim) of a contiguous tensor is read in place; any other layout is copied first.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn with_rows<R>(xs: &Tensor, f: impl FnOnce(&[f32], usize, usize) -> R) -> Result<R> {
+    use candle_core::{CpuStorage, Storage};
+    let (b, n, d) = xs.dims3()?;
+    let (storage, layout) = xs.storage_and_layout();
+    if let (Storage::Cpu(CpuStorage::F32(values)), [batch_stride, row_stride, 1], true) =
+        (&*storage, layout.stride(), b > 0 && n > 0)
+    {
+        let (batch_stride, row_stride) = (*batch_stride, *row_stride);
+        let len = (b - 1) * batch_stride + (n - 1) * row_stride + d;
+        if row_stride >= d && batch_stride >= (n - 1) * row_stride + d {
+            let start = layout.start_offset();
+            return Ok(f(&values[start..start + len], row_stride, batch_stride));
+        }
+    }
+    drop(storage);
+    with_f32_slice(xs, |values| f(values, d, n * d))
 }

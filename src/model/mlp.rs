@@ -28,7 +28,14 @@ impl SiglipMLP {
 
     /// (b, n, d) → (b, n, d) through (b, n, intermediate).
     pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let hidden = self.activation.forward(&self.fc1.forward(xs)?)?; // (b, n, intermediate)
+        let hidden = match self.activation {
+            // In wasm the GELU runs inside fc1's product, on each block of output as it is finished.
+            #[cfg(target_arch = "wasm32")]
+            Activation::GeluPytorchTanh => self
+                .fc1
+                .forward_then(xs, crate::gemm::Epilogue::GeluTanh)?,
+            activation => activation.forward(&self.fc1.forward(xs)?)?,
+        }; // (b, n, intermediate)
         self.fc2.forward(&hidden)
     }
 }
