@@ -73,10 +73,17 @@ async function main() {
   log(`cosine(ours, onnxruntime) on last_hidden_state = ${agreement.toFixed(7)}`);
 
   for (let i = 0; i < warmup; i++) { await ours(); await theirs(); }
+  // Interleaved, each engine first on alternate rounds, and each run after a quiet pause: a thread
+  // pool still spinning (onnxruntime's spins after each run) or a pending GC from the other engine's
+  // run would otherwise be billed to this one.
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
   const oursMs = [], theirsMs = [];
   for (let i = 0; i < runs; i++) {
-    oursMs.push((await ours()).ms);
-    theirsMs.push((await theirs()).ms);
+    for (const engine of i % 2 ? ["theirs", "ours"] : ["ours", "theirs"]) {
+      await settle();
+      if (engine === "ours") oursMs.push((await ours()).ms);
+      else theirsMs.push((await theirs()).ms);
+    }
     log(`run ${i}: ours ${oursMs.at(-1).toFixed(0)} ms, onnxruntime ${theirsMs.at(-1).toFixed(0)} ms`);
   }
 

@@ -53,7 +53,8 @@ impl WeightStorage {
         }
         if tensor.dtype() != DType::F16 {
             let largest = tensor.abs()?.max_all()?.to_dtype(DType::F32)?.to_scalar::<f32>()?;
-            if !(largest <= Self::F16_MAX) {
+            // (∞ and NaN convert as they are: the page warns about such weights in either storage.)
+            if largest.is_finite() && largest > Self::F16_MAX {
                 return Err(candle_core::Error::Msg(format!(
                     "tensor `{full}` holds values up to {largest:e}, beyond f16's range (±65504); \
                      load this model with f32 weights"

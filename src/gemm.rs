@@ -8,7 +8,11 @@
 //! kernel with the same blocking runs (tests check the blocking and edge handling natively; the
 //! browser tests check the SIMD kernels).
 //!
-//! Work is split over column panels; with the `threads` feature the panels run on rayon's pool.
+//! Work is split over column panels; with the `threads` feature the panels run on rayon's pool. Each
+//! group of panels also applies the epilogue to its own columns. C may be uninitialised memory ([`MaybeUninit`]): every value of the m × n block is
+//! written before it is read.
+
+use std::mem::MaybeUninit;
 
 /// Rows of A per micro-kernel call.
 pub const MR: usize = 3;
@@ -149,7 +153,7 @@ fn arrange<T: Copy + Default>(n: usize, k: usize, at: impl Fn(usize, usize) -> T
 
 /// `C (m × n) = A (m × k) · Bᵀ + bias`, A and C row-major and contiguous.
 pub fn matmul(a: &[f32], m: usize, b: &PackedB, bias: Option<&[f32]>, c: &mut [f32]) {
-    matmul_strided(a, b.k, m, b, bias, c, b.n)
+    product(a, b.k, m, b, bias, Epilogue::None, as_uninit(c), b.n)
 }
 
 /// What is applied to C's values once they are complete, while they are still in cache (and on the
@@ -161,30 +165,57 @@ pub enum Epilogue {
     GeluTanh,
 }
 
-/// [`matmul`] followed by `epilogue` on every value of C.
-pub fn matmul_then(
+/// `epilogue(A · Bᵀ + bias)` as a new m × n row-major buffer (never zeroed first: the product
+/// writes every value).
+pub fn matmul_owned(
     a: &[f32],
     m: usize,
     b: &PackedB,
     bias: Option<&[f32]>,
     epilogue: Epilogue,
-    c: &mut [f32],
-) {
-    product(a, b.k, m, b, bias, epilogue, c, b.n)
+) -> Vec<f32> {
+    let mut c = uninit(m * b.n);
+    product(a, b.k, m, b, bias, epilogue, &mut c, b.n);
+    // SAFETY: `product` initialised all m·n values.
+    unsafe { assume_init(c) }
 }
 
 /// `C = A · Bᵀ + bias` where row i of A starts at `a[i·lda]` and row i of C at `c[i·ldc]`: a head's
-/// slice of a `(n, heads·head_dim)` matrix is read and written in place, without a transpose.
+/// slice of a `(n, heads·head_dim)` matrix is read and written in place, without a transpose. The
+/// m × n values of C are written (initialised if they were not); the gaps between rows are left alone.
 pub fn matmul_strided(
     a: &[f32],
     lda: usize,
     m: usize,
     b: &PackedB,
     bias: Option<&[f32]>,
-    c: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
     ldc: usize,
 ) {
     product(a, lda, m, b, bias, Epilogue::None, c, ldc)
+}
+
+/// An f32 buffer as one the product may write (it only ever stores valid floats into it).
+pub fn as_uninit(c: &mut [f32]) -> &mut [MaybeUninit<f32>] {
+    // SAFETY: same layout; writing initialised f32s through the result keeps `c` initialised.
+    unsafe { &mut *(c as *mut [f32] as *mut [MaybeUninit<f32>]) }
+}
+
+/// `len` floats of uninitialised memory.
+pub fn uninit(len: usize) -> Vec<MaybeUninit<f32>> {
+    let mut v = Vec::with_capacity(len);
+    // SAFETY: MaybeUninit needs no initialisation.
+    unsafe { v.set_len(len) };
+    v
+}
+
+/// The floats, once all have been written.
+///
+/// # Safety
+/// Every element must have been initialised.
+pub unsafe fn assume_init(v: Vec<MaybeUninit<f32>>) -> Vec<f32> {
+    let mut v = std::mem::ManuallyDrop::new(v);
+    Vec::from_raw_parts(v.as_mut_ptr() as *mut f32, v.len(), v.capacity())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -195,7 +226,7 @@ fn product(
     b: &PackedB,
     bias: Option<&[f32]>,
     epilogue: Epilogue,
-    c: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
     ldc: usize,
 ) {
     let (n, k) = (b.n, b.k);
@@ -210,11 +241,13 @@ fn product(
         bias.is_none_or(|bias| bias.len() == n),
         "matmul: bias length"
     );
+    let parallel = m * n * k >= PARALLEL_MIN_MACS;
     for i in 0..m {
         let row = &mut c[i * ldc..][..n];
         match bias {
-            Some(bias) => row.copy_from_slice(bias),
-            None => row.fill(0.0),
+            // SAFETY: MaybeUninit<f32> and f32 have the same layout.
+            Some(bias) => row.copy_from_slice(unsafe { &*(bias as *const [f32] as *const [MaybeUninit<f32>]) }),
+            None => row.fill(MaybeUninit::new(0.0)),
         }
     }
     // A is packed once for every k block; then each group of column panels runs through all k
@@ -222,19 +255,13 @@ fn product(
     // than it saved) while each core still keeps one k block of A in its own cache.
     let m_panels = m.div_ceil(MR);
     let mut packed_a = vec![0f32; m_panels * MR * k];
-    for k0 in (0..k).step_by(KC) {
-        let kc = KC.min(k - k0);
-        pack_a(
-            a,
-            lda,
-            m,
-            k0,
-            kc,
-            &mut packed_a[m_panels * MR * k0..][..m_panels * MR * kc],
-        );
+    // (Packing in parallel too cost more, in a second wake-up of the pool, than it saved.)
+    for (i, block) in packed_a.chunks_mut(m_panels * MR * KC).enumerate() {
+        pack_a(a, lda, m, i * KC, block.len() / (m_panels * MR), block);
     }
     let panels = n.div_ceil(NR);
-    for_each_group(panels, c, m * n * k >= PARALLEL_MIN_MACS, |group, c| {
+    for_each_group(panels, c, parallel, |group, c| {
+        let cols = group.start * NR..(group.end * NR).min(n);
         let mut scratch = [0f32; KC * NR];
         for k0 in (0..k).step_by(KC) {
             let kc = KC.min(k - k0);
@@ -246,7 +273,7 @@ fn product(
                     let rows = MR.min(m - mp * MR);
                     let a_panel = &a_block[mp * MR * kc..][..MR * kc];
                     // SAFETY: the panels hold kc·MR and kc·NR values; C rows mp·MR.. +rows, columns
-                    // panel·NR.. +cols lie inside the m × n buffer.
+                    // panel·NR.. +cols lie inside the m × n buffer, initialised above.
                     unsafe {
                         kernel(
                             kc,
@@ -262,7 +289,6 @@ fn product(
             }
         }
         if epilogue == Epilogue::GeluTanh {
-            let cols = group.start * NR..(group.end * NR).min(n);
             for i in 0..m {
                 // SAFETY: this group alone wrote these columns of C, and is done with them.
                 let row = unsafe {
@@ -295,11 +321,11 @@ pub const PARALLEL_MIN_MACS: usize = 8 << 20;
 /// `threads` feature and `parallel`, a few groups per pool thread.
 fn for_each_group(
     panels: usize,
-    c: &mut [f32],
+    c: &mut [MaybeUninit<f32>],
     parallel: bool,
     work: impl Fn(std::ops::Range<usize>, SharedC) + Sync + Send,
 ) {
-    let shared = SharedC(c.as_mut_ptr());
+    let shared = SharedC(c.as_mut_ptr() as *mut f32);
     #[cfg(feature = "threads")]
     if parallel {
         use rayon::prelude::*;
@@ -488,7 +514,7 @@ mod tests {
             m,
             &PackedB::from_rows(&b, n, k),
             None,
-            &mut c[2..],
+            as_uninit(&mut c[2..]),
             ldc,
         );
         let dense: Vec<f32> = (0..m)

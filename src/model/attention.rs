@@ -100,16 +100,18 @@ pub(crate) fn attend(
     scale: f64,
 ) -> Result<(Tensor, Tensor)> {
     use super::linear::with_rows;
-    use crate::gemm::{matmul_strided, PackedB};
+    use crate::gemm::{assume_init, matmul_strided, uninit, PackedB};
+    use std::mem::MaybeUninit;
 
     let (b, n_q, d) = q.dims3()?;
     let n_k = k.dim(1)?;
     let head_dim = d / num_heads;
-    let mut probs = vec![0f32; b * num_heads * n_q * n_k];
-    let mut context = vec![0f32; b * n_q * d];
+    // Every value of both is written below, by exactly one head.
+    let mut probs = uninit(b * num_heads * n_q * n_k);
+    let mut context = uninit(b * n_q * d);
     // Each head writes its own block of `probs` and its own columns of `context`.
-    let probs_at = SharedMut(probs.as_mut_ptr());
-    let context_at = SharedMut(context.as_mut_ptr());
+    let probs_at = SharedMut(probs.as_mut_ptr() as *mut f32);
+    let context_at = SharedMut(context.as_mut_ptr() as *mut f32);
     with_rows(q, |q, q_ld, q_batch| {
         with_rows(k, |k, k_ld, k_batch| {
             with_rows(v, |v, v_ld, v_batch| {
@@ -121,22 +123,29 @@ pub(crate) fn attend(
                         &v[batch * v_batch..],
                     );
                     let col = head * head_dim;
-                    // SAFETY: job `(batch, head)` alone touches this (n_q, n_k) block of `probs` and
-                    // the head's columns of this batch's rows of `context`; both buffers outlive the loop.
-                    let (p, out) = unsafe {
+                    // SAFETY: job `(batch, head)` alone writes this (n_q, n_k) block of `probs` and
+                    // the head's columns of this batch's rows of `context` (the slice spans the other
+                    // heads' columns between rows, which the product never touches); both buffers
+                    // outlive the loop.
+                    let (scores, out) = unsafe {
                         (
-                            std::slice::from_raw_parts_mut(probs_at.at(job * n_q * n_k), n_q * n_k),
                             std::slice::from_raw_parts_mut(
-                                context_at.at(batch * n_q * d + col),
+                                probs_at.at(job * n_q * n_k) as *mut MaybeUninit<f32>,
+                                n_q * n_k,
+                            ),
+                            std::slice::from_raw_parts_mut(
+                                context_at.at(batch * n_q * d + col) as *mut MaybeUninit<f32>,
                                 (n_q - 1) * d + head_dim,
                             ),
                         )
                     };
                     let keys = PackedB::from_strided_rows(&k[col..], k_ld, n_k, head_dim);
-                    matmul_strided(&q[col..], q_ld, n_q, &keys, None, p, n_k); // (n_q, n_k)
-                    crate::simd::softmax_rows_inplace(p, n_k, scale as f32);
+                    matmul_strided(&q[col..], q_ld, n_q, &keys, None, scores, n_k); // (n_q, n_k)
+                    // SAFETY: the product initialised every score.
+                    let scores = unsafe { &mut *(scores as *mut [MaybeUninit<f32>] as *mut [f32]) };
+                    crate::simd::softmax_rows_inplace(scores, n_k, scale as f32);
                     let values = PackedB::from_strided_columns(&v[col..], v_ld, head_dim, n_k);
-                    matmul_strided(p, n_k, n_q, &values, None, out, d); // (n_q, head_dim) in place
+                    matmul_strided(scores, n_k, n_q, &values, None, out, d); // (n_q, head_dim) in place
                 };
                 #[cfg(feature = "threads")]
                 {
@@ -149,6 +158,8 @@ pub(crate) fn attend(
         })
     })???;
     let device = q.device();
+    // SAFETY: the heads wrote every value of both.
+    let (context, probs) = unsafe { (assume_init(context), assume_init(probs)) };
     Ok((
         Tensor::from_vec(context, (b, n_q, d), device)?,
         Tensor::from_vec(probs, (b, num_heads, n_q, n_k), device)?,

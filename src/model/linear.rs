@@ -83,9 +83,9 @@ impl Linear {
         let dims = xs.dims().to_vec();
         let (k, n) = (self.weight.k(), self.weight.n());
         let m = xs.elem_count() / k;
-        let mut out = vec![0f32; m * n];
-        with_f32_slice(xs, |a| {
-            crate::gemm::matmul_then(a, m, &self.weight, self.bias.as_deref(), epilogue, &mut out)
+        let bias = self.bias.as_deref();
+        let out = with_f32_slice(xs, |a| {
+            crate::gemm::matmul_owned(a, m, &self.weight, bias, epilogue)
         })?;
         let mut shape = dims;
         *shape.last_mut().expect("at least one dim") = n;
