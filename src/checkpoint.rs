@@ -52,7 +52,11 @@ impl WeightStorage {
             return tensor.to_dtype(DType::F32);
         }
         if tensor.dtype() != DType::F16 {
-            let largest = tensor.abs()?.max_all()?.to_dtype(DType::F32)?.to_scalar::<f32>()?;
+            let largest = tensor
+                .abs()?
+                .max_all()?
+                .to_dtype(DType::F32)?
+                .to_scalar::<f32>()?;
             // (∞ and NaN convert as they are: the page warns about such weights in either storage.)
             if largest.is_finite() && largest > Self::F16_MAX {
                 return Err(candle_core::Error::Msg(format!(

@@ -112,7 +112,13 @@ impl PackedB {
 
     /// The f32 micro-panel for k block starting at `k0` (depth `kc`) and column panel `panel`: in
     /// place, or widened into `scratch` (KC·NR values) when held in f16.
-    fn panel<'s>(&'s self, k0: usize, kc: usize, panel: usize, scratch: &'s mut [f32]) -> &'s [f32] {
+    fn panel<'s>(
+        &'s self,
+        k0: usize,
+        kc: usize,
+        panel: usize,
+        scratch: &'s mut [f32],
+    ) -> &'s [f32] {
         let start = k0 * self.n.div_ceil(NR) * NR + panel * kc * NR;
         match &self.data {
             Panels::F32(d) => &d[start..start + kc * NR],
@@ -127,7 +133,12 @@ impl PackedB {
 
 /// Calls `fill(block, k0, kc, first_row)` for each KC × NR micro-panel of a packed n × k matrix, in
 /// storage order: `block` holds `kc` rows of NR values for B rows `first_row..` (zeros past n).
-fn for_each_block<T>(n: usize, k: usize, data: &mut [T], mut fill: impl FnMut(&mut [T], usize, usize, usize)) {
+fn for_each_block<T>(
+    n: usize,
+    k: usize,
+    data: &mut [T],
+    mut fill: impl FnMut(&mut [T], usize, usize, usize),
+) {
     let mut offset = 0;
     for k0 in (0..k).step_by(KC) {
         let kc = KC.min(k - k0);
@@ -195,14 +206,15 @@ pub fn matmul_strided(
     product(a, lda, m, b, bias, Epilogue::None, c, ldc)
 }
 
-/// An f32 buffer as one the product may write (it only ever stores valid floats into it).
-pub fn as_uninit(c: &mut [f32]) -> &mut [MaybeUninit<f32>] {
+/// An f32 buffer as one the product may write (it only ever stores valid floats into it; not public:
+/// a caller could store `MaybeUninit::uninit()` through it).
+fn as_uninit(c: &mut [f32]) -> &mut [MaybeUninit<f32>] {
     // SAFETY: same layout; writing initialised f32s through the result keeps `c` initialised.
     unsafe { &mut *(c as *mut [f32] as *mut [MaybeUninit<f32>]) }
 }
 
 /// `len` floats of uninitialised memory.
-pub fn uninit(len: usize) -> Vec<MaybeUninit<f32>> {
+pub(crate) fn uninit(len: usize) -> Vec<MaybeUninit<f32>> {
     let mut v = Vec::with_capacity(len);
     // SAFETY: MaybeUninit needs no initialisation.
     unsafe { v.set_len(len) };
@@ -213,7 +225,7 @@ pub fn uninit(len: usize) -> Vec<MaybeUninit<f32>> {
 ///
 /// # Safety
 /// Every element must have been initialised.
-pub unsafe fn assume_init(v: Vec<MaybeUninit<f32>>) -> Vec<f32> {
+pub(crate) unsafe fn assume_init(v: Vec<MaybeUninit<f32>>) -> Vec<f32> {
     let mut v = std::mem::ManuallyDrop::new(v);
     Vec::from_raw_parts(v.as_mut_ptr() as *mut f32, v.len(), v.capacity())
 }
@@ -246,7 +258,8 @@ fn product(
         let row = &mut c[i * ldc..][..n];
         match bias {
             // SAFETY: MaybeUninit<f32> and f32 have the same layout.
-            Some(bias) => row.copy_from_slice(unsafe { &*(bias as *const [f32] as *const [MaybeUninit<f32>]) }),
+            Some(bias) => row
+                .copy_from_slice(unsafe { &*(bias as *const [f32] as *const [MaybeUninit<f32>]) }),
             None => row.fill(MaybeUninit::new(0.0)),
         }
     }
@@ -539,8 +552,14 @@ mod tests {
     fn f16_panels_give_the_product_of_the_rounded_weights() {
         let (m, n, k) = (13, 29, 600);
         let (a, b) = (values(m * k, 7), values(n * k, 8));
-        let halves: Vec<u16> = b.iter().map(|&v| half::f16::from_f32(v).to_bits()).collect();
-        let rounded: Vec<f32> = halves.iter().map(|&h| half::f16::from_bits(h).to_f32()).collect();
+        let halves: Vec<u16> = b
+            .iter()
+            .map(|&v| half::f16::from_f32(v).to_bits())
+            .collect();
+        let rounded: Vec<f32> = halves
+            .iter()
+            .map(|&h| half::f16::from_bits(h).to_f32())
+            .collect();
         let mut c = vec![f32::NAN; m * n];
         let packed = PackedB::from_rows_f16(&halves, n, k);
         assert_eq!(packed.bytes() * 2, PackedB::from_rows(&b, n, k).bytes());

@@ -132,10 +132,7 @@ mod wasm {
             p = f32x4_add(f32x4_mul(p, r), f32x4_splat(c));
         }
         // shifted's bits are MAGIC's (0x4B40_0000) plus n; 2ⁿ's are (n + 127) << 23.
-        let scale = i32x4_shl(
-            i32x4_add(shifted, i32x4_splat(127 - 0x4B40_0000)),
-            23,
-        );
+        let scale = i32x4_shl(i32x4_add(shifted, i32x4_splat(127 - 0x4B40_0000)), 23);
         f32x4_mul(p, scale)
     }
 
@@ -184,7 +181,11 @@ mod wasm {
             f32x4_extract_lane::<2>(top),
             f32x4_extract_lane::<3>(top),
         ];
-        let max = scale * lanes.iter().chain(tail.iter()).fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let max = scale
+            * lanes
+                .iter()
+                .chain(tail.iter())
+                .fold(f32::NEG_INFINITY, |m, &v| m.max(v));
         let (s, m) = (f32x4_splat(scale), f32x4_splat(max));
         let mut acc = f32x4_splat(0.0);
         for chunk in chunks.chunks_exact_mut(4) {
@@ -250,7 +251,11 @@ mod tests {
             let expected = half::f16::from_bits(h).to_f32();
             match expected.is_nan() {
                 true => assert!(f.is_nan(), "{h:#06x} → {f}"),
-                false => assert_eq!(f.to_bits(), expected.to_bits(), "{h:#06x} → {f}, want {expected}"),
+                false => assert_eq!(
+                    f.to_bits(),
+                    expected.to_bits(),
+                    "{h:#06x} → {f}, want {expected}"
+                ),
             }
         }
     }

@@ -507,16 +507,19 @@ impl Trace {
             check("query patch", q, n)?;
         }
         let mut cache = self.rollouts.borrow_mut();
-        if !cache.contains_key(&fusion) {
-            let layers = (0..self.num_layers())
-                .map(|l| {
-                    self.attention(l)
-                        .and_then(|a| a.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error))
-                })
-                .collect::<JsResult<Vec<Vec<f32>>>>()?;
-            cache.insert(fusion, analysis::rollout(&layers, n, fusion));
-        }
-        let matrix = &cache[&fusion];
+        let matrix = match cache.entry(fusion) {
+            std::collections::hash_map::Entry::Occupied(cached) => cached.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                let layers = (0..self.num_layers())
+                    .map(|l| {
+                        self.attention(l).and_then(|a| {
+                            a.flatten_all().and_then(|t| t.to_vec1()).map_err(js_error)
+                        })
+                    })
+                    .collect::<JsResult<Vec<Vec<f32>>>>()?;
+                slot.insert(on_pool(|| analysis::rollout(&layers, n, fusion)))
+            }
+        };
         let row = match query {
             Some(q) => matrix[q * n..][..n].to_vec(),
             None => analysis::mean_rows(matrix, n),

@@ -107,11 +107,15 @@ fn f16_weights_stay_within_1e_2_of_the_reference() -> TestResult {
 fn an_f16_checkpoint_held_in_f16_computes_exactly_as_in_f32() -> TestResult {
     let dir = fixtures().join("models").join("paligemma-f16");
     let pixels = &load_tensors(&dir.join("reference.safetensors"))?["pixel_values"];
-    let traces = [WeightStorage::F32, WeightStorage::F16]
-        .map(|storage| load_model_stored(&dir, storage).and_then(|m| Ok(m.model.forward(pixels)?)));
+    let traces = [WeightStorage::F32, WeightStorage::F16].map(|storage| {
+        load_model_stored(&dir, storage).and_then(|m| Ok(m.model.forward(pixels)?))
+    });
     let [f32_trace, f16_trace] = traces;
     let (a, b) = (f32_trace?.last_hidden_state, f16_trace?.last_hidden_state);
-    assert_eq!(a.flatten_all()?.to_vec1::<f32>()?, b.flatten_all()?.to_vec1::<f32>()?);
+    assert_eq!(
+        a.flatten_all()?.to_vec1::<f32>()?,
+        b.flatten_all()?.to_vec1::<f32>()?
+    );
     Ok(())
 }
 
@@ -218,7 +222,9 @@ fn base224_with(
     let mut worst = (0f32, 0f32);
     for (i, ours) in trace.hidden_states.iter().enumerate() {
         let key = format!("hidden_states.{i}");
-        worst.0 = worst.0.max(assert_rel(&key, ours, &reference[&key], hidden)?);
+        worst.0 = worst
+            .0
+            .max(assert_rel(&key, ours, &reference[&key], hidden)?);
     }
     worst.0 = worst.0.max(assert_rel(
         "last_hidden_state",
@@ -228,7 +234,9 @@ fn base224_with(
     )?);
     for (i, ours) in trace.attentions.iter().enumerate() {
         let key = format!("attentions.{i}");
-        worst.1 = worst.1.max(assert_abs(&key, ours, &reference[&key], attention)?);
+        worst.1 = worst
+            .1
+            .max(assert_abs(&key, ours, &reference[&key], attention)?);
     }
     let pooled = trace.pooler_output.as_ref().ok_or("no head")?;
     worst.0 = worst.0.max(assert_rel(

@@ -60,7 +60,11 @@ fn check(config: &str, weights: &[u8], reference: &[u8]) {
 }
 
 fn check_stored(config: &str, weights: &[u8], reference: &[u8], storage: &str) {
-    let (hidden, attention) = if storage == "f16" { (1e-2, 1e-2) } else { (1e-4, 1e-5) };
+    let (hidden, attention) = if storage == "f16" {
+        (1e-2, 1e-2)
+    } else {
+        (1e-4, 1e-5)
+    };
     let model = Model::new(config, None, weights, Some(storage.to_owned()))
         .map_err(|_| "model")
         .unwrap();

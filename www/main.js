@@ -333,7 +333,8 @@ function showFacts() {
   if (!info) return;
   const rows = [
     ["Model", `${info.id}${document.body.dataset.untrained === "true" ? " (untrained demo)" : ""}`],
-    ["Size", `${(info.numParameters / 1e6).toFixed(info.numParameters < 1e7 ? 2 : 1)} M parameters · vision weights ${formatBytes(info.weightBytes)} in the file, held in ${info.weightStorage} · wasm memory ${formatBytes(info.memoryBytes)}`],
+    ["Size", `${(info.numParameters / 1e6).toFixed(info.numParameters < 1e7 ? 2 : 1)} M parameters · vision weights ${formatBytes(info.weightBytes)}`],
+    ["Memory", `weights held in ${info.weightStorage} · wasm memory ${formatBytes(info.memoryBytes)}`],
     ["Download", info.fromCache ? `from the browser cache (${ms(timings.download)})` : info.local ? `read from local files (${ms(timings.download)})` : `${ms(timings.download)} · ${formatBytes(info.fetchedBytes)} fetched${info.ranged ? " with Range requests" : ""}`],
     ["Load", ms(timings.load)],
     ["Preprocess", ms(timings.preprocess)],

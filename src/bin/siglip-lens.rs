@@ -91,8 +91,8 @@ mod cli {
         let weights_path = args.model.join("model.safetensors");
         let weights = std::fs::read(&weights_path)
             .map_err(|e| format!("cannot read {}: {e}", weights_path.display()))?;
-        let model =
-            SiglipVisionModel::from_safetensors(&config, &weights, args.weights).map_err(|e| e.to_string())?;
+        let model = SiglipVisionModel::from_safetensors(&config, &weights, args.weights)
+            .map_err(|e| e.to_string())?;
         drop(weights);
         let loaded = started.elapsed();
 

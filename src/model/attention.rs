@@ -39,7 +39,11 @@ impl SiglipAttention {
     pub fn forward(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
         let qkv = self.qkv_proj.forward(xs)?; // (b, n, 3d)
         let d = qkv.dim(2)? / 3;
-        let (q, k, v) = (qkv.narrow(2, 0, d)?, qkv.narrow(2, d, d)?, qkv.narrow(2, 2 * d, d)?);
+        let (q, k, v) = (
+            qkv.narrow(2, 0, d)?,
+            qkv.narrow(2, d, d)?,
+            qkv.narrow(2, 2 * d, d)?,
+        );
         let (context, probs) = attend(&q, &k, &v, self.num_heads, self.scale)?; // (b, n, d), (b, heads, n, n)
         Ok((self.out_proj.forward(&context)?, probs))
     }
@@ -141,7 +145,7 @@ pub(crate) fn attend(
                     };
                     let keys = PackedB::from_strided_rows(&k[col..], k_ld, n_k, head_dim);
                     matmul_strided(&q[col..], q_ld, n_q, &keys, None, scores, n_k); // (n_q, n_k)
-                    // SAFETY: the product initialised every score.
+                                                                                    // SAFETY: the product initialised every score.
                     let scores = unsafe { &mut *(scores as *mut [MaybeUninit<f32>] as *mut [f32]) };
                     crate::simd::softmax_rows_inplace(scores, n_k, scale as f32);
                     let values = PackedB::from_strided_columns(&v[col..], v_ld, head_dim, n_k);

@@ -31,9 +31,9 @@ impl SiglipMLP {
         let hidden = match self.activation {
             // In wasm the GELU runs inside fc1's product, on each block of output as it is finished.
             #[cfg(target_arch = "wasm32")]
-            Activation::GeluPytorchTanh => self
-                .fc1
-                .forward_then(xs, crate::gemm::Epilogue::GeluTanh)?,
+            Activation::GeluPytorchTanh => {
+                self.fc1.forward_then(xs, crate::gemm::Epilogue::GeluTanh)?
+            }
             activation => activation.forward(&self.fc1.forward(xs)?)?,
         }; // (b, n, intermediate)
         self.fc2.forward(&hidden)

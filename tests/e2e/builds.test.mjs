@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { startServer } from "./server.mjs";
-import { openBrowser, pageHelpers } from "./helpers.mjs";
+import { openBrowser, pageHelpers, SHOTS } from "./helpers.mjs";
 import { parseSafetensors } from "./fixtures.mjs";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
@@ -67,8 +67,9 @@ test("f16 weights (?weights=f16) stay within 1e-2 of transformers, and the facts
   const info = await page.evaluate(() => window.siglipLens.info);
   assert.equal(info.weightStorage, "f16");
   assert.equal(await page.inputValue("#weights"), "f16");
-  assert.match(await page.textContent("#facts"), /held in f16/);
+  assert.match(await page.textContent("#facts"), /weights held in f16/);
   assert.match(page.url(), /weights=f16/, "the hash keeps the choice");
+  await page.screenshot({ path: `${SHOTS}weights-f16.png`, clip: { x: 0, y: 0, width: 1360, height: 560 } });
   const want = reference("last_hidden_state");
   const rel = maxDiff(await h.request("lastHiddenState"), want) / maxAbs(want);
   assert.ok(rel <= 1e-2, `last_hidden_state: ${rel}`);
