@@ -129,6 +129,29 @@ impl<'a> Checkpoint<'a> {
     }
 
     /// A `VarBuilder` rooted at the tower, producing f32 tensors on the CPU.
+    /// Every tensor of the tower under its full name, held as `storage` says — what `siglip-lens
+    /// convert` writes: with `F16`, a file half the size whose matrices load exactly as `F16`
+    /// storage holds them.
+    pub fn tower(&self, storage: WeightStorage) -> Result<Vec<(String, Tensor)>> {
+        let fail = |e: candle_core::Error| {
+            Error::Checkpoint(crate::error::without_backtrace(e).to_string())
+        };
+        self.tower_tensor_names()
+            .into_iter()
+            .map(|name| {
+                let full = format!("{}{name}", self.prefix);
+                let shape = self
+                    .tensors
+                    .tensor(&full)
+                    .map_err(|e| Error::Checkpoint(format!("tensor `{full}`: {e}")))?
+                    .shape()
+                    .to_vec();
+                let tensor = self.tensor(&name, &shape.into()).map_err(fail)?;
+                Ok((full.clone(), storage.hold(&full, tensor).map_err(fail)?))
+            })
+            .collect()
+    }
+
     pub fn var_builder(&'a self, storage: WeightStorage) -> VarBuilder<'a> {
         VarBuilder::from_backend(
             Box::new(TowerBackend {
