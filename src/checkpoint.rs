@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 
 /// How the weights are held once loaded.
 ///
-/// `F16` keeps every matrix (the linear layers' weights and the position embeddings: 98 % of a
+/// `F16` keeps every matrix (the linear layers' weights and the position embeddings: 99 % of a
 /// tower's bytes) in half precision, halving weight memory; the linear layers widen their weights to
 /// f32 as they compute, a panel at a time, so arithmetic stays f32. Vectors (LayerNorm, biases), the
 /// patch filters and the probe stay f32.
