@@ -273,45 +273,55 @@ fn product(
         pack_a(a, lda, m, i * KC, block.len() / (m_panels * MR), block);
     }
     let panels = n.div_ceil(NR);
+    // Within a group, columns go in chunks whose block of C (m rows) stays in L2 beside A's k block,
+    // so the k blocks after the first add into C from L2 rather than from L3 or memory.
+    let chunk_panels = (C_BLOCK_BYTES / (m * NR * 4)).max(1);
     for_each_group(panels, c, parallel, |group, c| {
-        let cols = group.start * NR..(group.end * NR).min(n);
         let mut scratch = [0f32; KC * NR];
-        for k0 in (0..k).step_by(KC) {
-            let kc = KC.min(k - k0);
-            let a_block = &packed_a[m_panels * MR * k0..][..m_panels * MR * kc];
-            for panel in group.clone() {
-                let b_panel = b.panel(k0, kc, panel, &mut scratch);
-                let cols = NR.min(n - panel * NR);
-                for mp in 0..m_panels {
-                    let rows = MR.min(m - mp * MR);
-                    let a_panel = &a_block[mp * MR * kc..][..MR * kc];
-                    // SAFETY: the panels hold kc·MR and kc·NR values; C rows mp·MR.. +rows, columns
-                    // panel·NR.. +cols lie inside the m × n buffer, initialised above.
-                    unsafe {
-                        kernel(
-                            kc,
-                            a_panel.as_ptr(),
-                            b_panel.as_ptr(),
-                            c.add(mp * MR * ldc + panel * NR),
-                            ldc,
-                            rows,
-                            cols,
-                        )
-                    };
+        for first in group.clone().step_by(chunk_panels) {
+            let chunk = first..(first + chunk_panels).min(group.end);
+            for k0 in (0..k).step_by(KC) {
+                let kc = KC.min(k - k0);
+                let a_block = &packed_a[m_panels * MR * k0..][..m_panels * MR * kc];
+                for panel in chunk.clone() {
+                    let b_panel = b.panel(k0, kc, panel, &mut scratch);
+                    let cols = NR.min(n - panel * NR);
+                    for mp in 0..m_panels {
+                        let rows = MR.min(m - mp * MR);
+                        let a_panel = &a_block[mp * MR * kc..][..MR * kc];
+                        // SAFETY: the panels hold kc·MR and kc·NR values; C rows mp·MR.. +rows,
+                        // columns panel·NR.. +cols lie inside the m × n buffer, initialised above.
+                        unsafe {
+                            kernel(
+                                kc,
+                                a_panel.as_ptr(),
+                                b_panel.as_ptr(),
+                                c.add(mp * MR * ldc + panel * NR),
+                                ldc,
+                                rows,
+                                cols,
+                            )
+                        };
+                    }
                 }
             }
-        }
-        if epilogue == Epilogue::GeluTanh {
-            for i in 0..m {
-                // SAFETY: this group alone wrote these columns of C, and is done with them.
-                let row = unsafe {
-                    std::slice::from_raw_parts_mut(c.add(i * ldc + cols.start), cols.len())
-                };
-                crate::simd::gelu_inplace(row);
+            if epilogue == Epilogue::GeluTanh {
+                let cols = chunk.start * NR..(chunk.end * NR).min(n);
+                for i in 0..m {
+                    // SAFETY: this group alone wrote these columns of C, and is done with them.
+                    let row = unsafe {
+                        std::slice::from_raw_parts_mut(c.add(i * ldc + cols.start), cols.len())
+                    };
+                    crate::simd::gelu_inplace(row);
+                }
             }
         }
     });
 }
+
+/// The block of C one chunk of column panels fills (m rows), well inside L2 beside A's k block.
+/// (40 KiB to 512 KiB measured the same within 1 %; without chunks, 1–3 % slower at 196 × 768 × 3072.)
+const C_BLOCK_BYTES: usize = 128 << 10;
 
 /// A pointer that may cross to the worker threads: each thread writes a disjoint set of columns.
 #[derive(Clone, Copy)]
