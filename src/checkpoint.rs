@@ -14,6 +14,7 @@
 use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder};
+use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::{Error, Result};
@@ -128,30 +129,23 @@ impl<'a> Checkpoint<'a> {
         names
     }
 
-    /// A `VarBuilder` rooted at the tower, producing f32 tensors on the CPU.
     /// Every tensor of the tower under its full name, held as `storage` says — what `siglip-lens
     /// convert` writes: with `F16`, a file half the size whose matrices load exactly as `F16`
     /// storage holds them.
     pub fn tower(&self, storage: WeightStorage) -> Result<Vec<(String, Tensor)>> {
-        let fail = |e: candle_core::Error| {
-            Error::Checkpoint(crate::error::without_backtrace(e).to_string())
-        };
-        self.tower_tensor_names()
+        self.tensors
+            .tensors()
             .into_iter()
-            .map(|name| {
-                let full = format!("{}{name}", self.prefix);
-                let shape = self
-                    .tensors
-                    .tensor(&full)
-                    .map_err(|e| Error::Checkpoint(format!("tensor `{full}`: {e}")))?
-                    .shape()
-                    .to_vec();
-                let tensor = self.tensor(&name, &shape.into()).map_err(fail)?;
-                Ok((full.clone(), storage.hold(&full, tensor).map_err(fail)?))
+            .filter(|(full, _)| full.starts_with(self.prefix.as_str()))
+            .map(|(full, view)| {
+                let tensor = view_tensor(&full, &view).map_err(Error::loading)?;
+                let held = storage.hold(&full, tensor).map_err(Error::loading)?;
+                Ok((full, held))
             })
             .collect()
     }
 
+    /// A `VarBuilder` rooted at the tower, holding the tensors as `storage` says, on the CPU.
     pub fn var_builder(&'a self, storage: WeightStorage) -> VarBuilder<'a> {
         VarBuilder::from_backend(
             Box::new(TowerBackend {
@@ -172,18 +166,23 @@ impl<'a> Checkpoint<'a> {
             .tensor(&full)
             .map_err(|_| missing_tensor(&full, expected))?;
         check_shape(&full, view.shape(), expected)?;
-        let dtype = match view.dtype() {
-            Dtype::F32 => DType::F32,
-            Dtype::F16 => DType::F16,
-            Dtype::BF16 => DType::BF16,
-            other => {
-                return Err(candle_core::Error::Msg(format!(
-                    "tensor `{full}` is stored as {other:?}; only F32, F16 and BF16 weights are supported"
-                )))
-            }
-        };
-        Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)
+        view_tensor(&full, &view)
     }
+}
+
+/// A tensor of the file (`full` is its name, for messages) as a candle tensor in its stored dtype.
+fn view_tensor(full: &str, view: &TensorView) -> candle_core::Result<Tensor> {
+    let dtype = match view.dtype() {
+        Dtype::F32 => DType::F32,
+        Dtype::F16 => DType::F16,
+        Dtype::BF16 => DType::BF16,
+        other => {
+            return Err(candle_core::Error::Msg(format!(
+            "tensor `{full}` is stored as {other:?}; only F32, F16 and BF16 weights are supported"
+        )))
+        }
+    };
+    Tensor::from_raw_buffer(view.data(), dtype, view.shape(), &Device::Cpu)
 }
 
 /// The tensor the model asks for is not in the file. (A plain message: it is shown to the user as is.)

@@ -24,6 +24,17 @@ impl From<candle_core::Error> for Error {
     }
 }
 
+impl Error {
+    /// A failure while loading weights: our checks' messages are about the checkpoint; anything
+    /// else is candle's.
+    pub(crate) fn loading(error: candle_core::Error) -> Self {
+        match without_backtrace(error) {
+            candle_core::Error::Msg(message) => Error::Checkpoint(message),
+            other => Error::Candle(other),
+        }
+    }
+}
+
 /// The error itself, without the backtrace wrappers candle adds.
 pub(crate) fn without_backtrace(error: candle_core::Error) -> candle_core::Error {
     match error {

@@ -49,7 +49,7 @@ impl PackedB {
         PackedB {
             n,
             k,
-            data: Panels::F16(arrange(n, k, |row, col| b[row * k + col])),
+            data: Panels::F16(pack_rows(b, k, n, k)),
         }
     }
 
@@ -61,19 +61,10 @@ impl PackedB {
     /// Packs B given as n rows of k values, row i starting at `b[i·ld]` (K in `Q Kᵀ`: one head's
     /// columns of a wider matrix).
     pub fn from_strided_rows(b: &[f32], ld: usize, n: usize, k: usize) -> Self {
-        let mut data = vec![0f32; n.div_ceil(NR) * NR * k];
-        for_each_block(n, k, &mut data, |block, k0, kc, first| {
-            for j in 0..NR.min(n - first) {
-                let src = &b[(first + j) * ld + k0..][..kc];
-                for (p, &v) in src.iter().enumerate() {
-                    block[p * NR + j] = v;
-                }
-            }
-        });
         PackedB {
             n,
             k,
-            data: Panels::F32(data),
+            data: Panels::F32(pack_rows(b, ld, n, k)),
         }
     }
 
@@ -149,13 +140,14 @@ fn for_each_block<T>(
     }
 }
 
-/// The packed layout of an n × k matrix whose element (row, col) is `at(row, col)`.
-fn arrange<T: Copy + Default>(n: usize, k: usize, at: impl Fn(usize, usize) -> T) -> Vec<T> {
+/// The packed layout of n rows of k values (f32, or f16 bits), row i starting at `b[i·ld]`.
+fn pack_rows<T: Copy + Default>(b: &[T], ld: usize, n: usize, k: usize) -> Vec<T> {
     let mut data = vec![T::default(); n.div_ceil(NR) * NR * k];
     for_each_block(n, k, &mut data, |block, k0, kc, first| {
-        for p in 0..kc {
-            for j in 0..NR.min(n - first) {
-                block[p * NR + j] = at(first + j, k0 + p);
+        for j in 0..NR.min(n - first) {
+            let src = &b[(first + j) * ld + k0..][..kc];
+            for (p, &v) in src.iter().enumerate() {
+                block[p * NR + j] = v;
             }
         }
     });
@@ -257,9 +249,11 @@ fn product(
     for i in 0..m {
         let row = &mut c[i * ldc..][..n];
         match bias {
-            // SAFETY: MaybeUninit<f32> and f32 have the same layout.
-            Some(bias) => row
-                .copy_from_slice(unsafe { &*(bias as *const [f32] as *const [MaybeUninit<f32>]) }),
+            Some(bias) => {
+                for (c, &b) in row.iter_mut().zip(bias) {
+                    c.write(b);
+                }
+            }
             None => row.fill(MaybeUninit::new(0.0)),
         }
     }

@@ -57,10 +57,7 @@ impl TensorStore {
             )));
         }
         let tensor = Tensor::from_raw_buffer(bytes, dtype, shape, &Device::Cpu)?;
-        let tensor = self
-            .storage
-            .hold(name, tensor)
-            .map_err(|e| Error::Checkpoint(crate::error::without_backtrace(e).to_string()))?;
+        let tensor = self.storage.hold(name, tensor).map_err(Error::loading)?;
         self.tensors.insert(name.to_owned(), tensor);
         Ok(())
     }

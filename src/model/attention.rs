@@ -144,8 +144,9 @@ pub(crate) fn attend(
                         )
                     };
                     let keys = PackedB::from_strided_rows(&k[col..], k_ld, n_k, head_dim);
-                    matmul_strided(&q[col..], q_ld, n_q, &keys, None, scores, n_k); // (n_q, n_k)
-                                                                                    // SAFETY: the product initialised every score.
+                    // (n_q, n_k) scores
+                    matmul_strided(&q[col..], q_ld, n_q, &keys, None, scores, n_k);
+                    // SAFETY: the product initialised every score.
                     let scores = unsafe { &mut *(scores as *mut [MaybeUninit<f32>] as *mut [f32]) };
                     crate::simd::softmax_rows_inplace(scores, n_k, scale as f32);
                     let values = PackedB::from_strided_columns(&v[col..], v_ld, head_dim, n_k);

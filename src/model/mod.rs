@@ -97,14 +97,6 @@ impl SiglipVisionTransformer {
     }
 }
 
-/// A failure while building: our checks' messages are about the checkpoint; anything else is candle's.
-fn loading_error(error: candle_core::Error) -> Error {
-    match error::without_backtrace(error) {
-        candle_core::Error::Msg(message) => Error::Checkpoint(message),
-        other => Error::Candle(other),
-    }
-}
-
 /// `SiglipVisionModel`: the tower and the configuration it was built from.
 #[derive(Debug, Clone)]
 pub struct SiglipVisionModel {
@@ -128,12 +120,12 @@ impl SiglipVisionModel {
         storage: WeightStorage,
     ) -> error::Result<Self> {
         let checkpoint = Checkpoint::parse(bytes)?;
-        Self::new(config, checkpoint.var_builder(storage)).map_err(loading_error)
+        Self::new(config, checkpoint.var_builder(storage)).map_err(Error::loading)
     }
 
     /// Builds the tower from tensors handed over one by one, checking every tensor against `config`.
     pub fn from_store(config: &VisionConfig, store: TensorStore) -> error::Result<Self> {
-        Self::new(config, store.into_var_builder()?).map_err(loading_error)
+        Self::new(config, store.into_var_builder()?).map_err(Error::loading)
     }
 
     pub fn config(&self) -> &VisionConfig {
