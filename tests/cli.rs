@@ -1,44 +1,57 @@
-//! `siglip-lens encode` end to end: image file in, trace file out, named as transformers names them.
+//! The CLI end to end: `encode` (image file in, trace file out, named as transformers names them) and `convert`.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
-use std::process::Command;
+use std::collections::HashMap;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
+use candle_core::Tensor;
 use common::{assert_abs, assert_rel, fixtures, load_tensors, TestResult};
 
-fn encode(args: &[&str]) -> std::process::Output {
+/// Runs `siglip-lens <args>`.
+fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_siglip-lens"))
-        .arg("encode")
         .args(args)
         .output()
         .expect("run the CLI")
 }
 
-#[test]
-fn encode_an_image_writes_the_whole_trace() -> TestResult {
-    let model = fixtures().join("models/siglip");
+fn encode(args: &[&str]) -> Output {
+    run(&[&["encode"], args].concat())
+}
+
+/// Runs `encode` with `args` into a temporary file, expects success, and returns what it wrote.
+fn encode_tensors(args: &[&str]) -> Result<HashMap<String, Tensor>, Box<dyn std::error::Error>> {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
     let out = std::env::temp_dir().join(format!(
-        "siglip-lens-cli-{}.safetensors",
-        std::process::id()
+        "siglip-lens-cli-{}-{}.safetensors",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
     ));
-    let image = fixtures().join("images/photo.png");
-    let output = encode(&[
-        "--model",
-        model.to_str().unwrap(),
-        "--image",
-        image.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let output = encode(&[args, &["--out", out.to_str().unwrap()]].concat());
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let ours = load_tensors(&out)?;
-    let reference = load_tensors(&model.join("reference.safetensors"))?;
+    let tensors = load_tensors(&out)?;
     std::fs::remove_file(&out)?;
+    Ok(tensors)
+}
+
+#[test]
+fn encode_an_image_writes_the_whole_trace() -> TestResult {
+    let model = fixtures().join("models/siglip");
+    let image = fixtures().join("images/photo.png");
+    let ours = encode_tensors(&[
+        "--model",
+        model.to_str().unwrap(),
+        "--image",
+        image.to_str().unwrap(),
+    ])?;
+    let reference = load_tensors(&model.join("reference.safetensors"))?;
     let mut names: Vec<&String> = ours.keys().collect();
     names.sort();
     let mut expected: Vec<&String> = reference.keys().collect();
@@ -64,25 +77,12 @@ fn encode_an_image_writes_the_whole_trace() -> TestResult {
 fn encode_given_pixels_skips_preprocessing() -> TestResult {
     let model = fixtures().join("models/paligemma-f16");
     let pixels = model.join("reference.safetensors");
-    let out = std::env::temp_dir().join(format!(
-        "siglip-lens-cli-px-{}.safetensors",
-        std::process::id()
-    ));
-    let output = encode(&[
+    let ours = encode_tensors(&[
         "--model",
         model.to_str().unwrap(),
         "--pixels",
         pixels.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let ours = load_tensors(&out)?;
-    std::fs::remove_file(&out)?;
+    ])?;
     assert!(
         !ours.contains_key("pooler_output") && !ours.contains_key("head_attention"),
         "PaliGemma has no head"
@@ -168,10 +168,15 @@ fn failures_go_to_stderr_with_a_nonzero_exit() {
 fn convert_to_f16_halves_the_tower_and_computes_as_f16_storage() -> TestResult {
     let model = fixtures().join("models/siglip");
     let dir = std::env::temp_dir().join(format!("siglip-lens-convert-{}", std::process::id()));
-    let output = Command::new(env!("CARGO_BIN_EXE_siglip-lens"))
-        .args(["convert", "--model", model.to_str().unwrap()])
-        .args(["--out", dir.to_str().unwrap(), "--weights", "f16"])
-        .output()?;
+    let output = run(&[
+        "convert",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--weights",
+        "f16",
+    ]);
     assert!(
         output.status.success(),
         "{}",
@@ -199,27 +204,16 @@ fn convert_to_f16_halves_the_tower_and_computes_as_f16_storage() -> TestResult {
     assert!(f16_bytes < f32_bytes * 2 / 3, "{f16_bytes} vs {f32_bytes}");
     assert!(dir.join("config.json").exists() && dir.join("preprocessor_config.json").exists());
 
-    let trace = |model: &std::path::Path, weights: &str| -> Result<_, Box<dyn std::error::Error>> {
-        let out = dir.join(format!("trace-{weights}-{}.safetensors", converted.len()));
-        let image = fixtures().join("images/photo.png");
-        let output = encode(&[
+    let image = fixtures().join("images/photo.png");
+    let trace = |model: &std::path::Path, weights: &str| {
+        encode_tensors(&[
             "--model",
             model.to_str().unwrap(),
             "--image",
             image.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
             "--weights",
             weights,
-        ]);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let tensors = load_tensors(&out)?;
-        std::fs::remove_file(&out)?;
-        Ok(tensors)
+        ])
     };
     let from_converted = trace(&dir, "f32")?;
     let held_in_f16 = trace(&model, "f16")?;
@@ -232,15 +226,13 @@ fn convert_to_f16_halves_the_tower_and_computes_as_f16_storage() -> TestResult {
     }
     std::fs::remove_dir_all(&dir)?;
 
-    let same = Command::new(env!("CARGO_BIN_EXE_siglip-lens"))
-        .args([
-            "convert",
-            "--model",
-            model.to_str().unwrap(),
-            "--out",
-            model.to_str().unwrap(),
-        ])
-        .output()?;
+    let same = run(&[
+        "convert",
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        model.to_str().unwrap(),
+    ]);
     assert!(
         !same.status.success() && String::from_utf8_lossy(&same.stderr).contains("another folder")
     );
