@@ -9,7 +9,7 @@ import {
   peakWasmBytes, WASM_MEMORY_LIMIT,
 } from "./safetensors.js";
 import { formatBytes } from "./colormap.js";
-import { fetchOk, dropped, streamInto, sleep, httpBytes, fileBytes } from "./net.js";
+import { fetchOk, dropped, nextChunk, streamInto, sleep, httpBytes, fileBytes } from "./net.js";
 import { lookUp } from "./cache.js";
 
 const HUB = "https://huggingface.co";
@@ -181,14 +181,7 @@ async function readWholeFile(source, response, onProgress) {
   let got = 0;
   let checked = false;
   for (;;) {
-    source.signal?.throwIfAborted();
-    let chunk;
-    try {
-      chunk = await reader.read();
-    } catch (error) {
-      if (error.name === "AbortError") throw error;
-      throw dropped(error);
-    }
+    const chunk = await nextChunk(reader, source.signal);
     if (chunk.done) break;
     chunks.push(chunk.value);
     got += chunk.value.length;

@@ -49,6 +49,17 @@ export function dropped(error) {
   return wrapped;
 }
 
+/** The next chunk of a body: a cancel stays an AbortError, any other failure is a dropped connection. */
+export async function nextChunk(reader, signal) {
+  signal?.throwIfAborted();
+  try {
+    return await reader.read();
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw dropped(error);
+  }
+}
+
 /**
  * Streams a response body into `target` from `offset`, never past `limit`; `got.n` counts the bytes
  * written so far, also when the stream breaks (then the error has `resumable` set).
@@ -56,14 +67,7 @@ export function dropped(error) {
 export async function streamInto(body, target, offset, limit, report, got, signal) {
   const reader = body.getReader();
   for (;;) {
-    signal?.throwIfAborted();
-    let chunk;
-    try {
-      chunk = await reader.read();
-    } catch (error) {
-      if (error.name === "AbortError") throw error;
-      throw dropped(error);
-    }
+    const chunk = await nextChunk(reader, signal);
     if (chunk.done) return got.n;
     const value = chunk.value;
     if (offset + got.n + value.length > limit) {

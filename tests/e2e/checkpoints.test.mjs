@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "./server.mjs";
-import { openBrowser, pageHelpers, SHOTS } from "./helpers.mjs";
+import { openDemoPage, SHOTS } from "./helpers.mjs";
 import { DEMO, parseSafetensors, writeSafetensors, editDemo, poke } from "./fixtures.mjs";
 import { extractVision } from "../../www/safetensors.js";
 
@@ -22,18 +22,13 @@ const HEADER_BYTES = Number(DEMO.weights.readBigUInt64LE(0));
 
 before(async () => {
   server = await startServer();
-  ({ browser, page, pageErrors } = await openBrowser());
-  h = pageHelpers(page);
-  await page.goto(`${server.url}index.html?model=${MODEL}&image=samples/shapes.png`);
-  await h.waitPhase("done");
+  ({ browser, page, pageErrors, h } = await openDemoPage(server));
 });
 
 after(async () => {
   await browser?.close();
   await server?.close();
 });
-
-const mark = () => page.evaluate(() => (document.documentElement.dataset.state = "test"));
 
 /** Serves a model folder at /bad/<id>/; returns its spec for the model field. */
 function serve(id, { config = DEMO.config, weights }) {
@@ -44,13 +39,13 @@ function serve(id, { config = DEMO.config, weights }) {
 }
 
 async function loadUrl(spec) {
-  await mark();
+  await h.mark();
   await page.fill("#model-spec", spec);
   await page.click("#load-model");
 }
 
 async function loadLocal({ config = DEMO.config, weights }) {
-  await mark();
+  await h.mark();
   await page.setInputFiles("#model-files", [
     { name: "config.json", mimeType: "application/json", buffer: Buffer.from(config) },
     { name: "preprocessor_config.json", mimeType: "application/json", buffer: Buffer.from(DEMO.preprocessor) },

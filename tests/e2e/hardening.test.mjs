@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { startServer, WWW } from "./server.mjs";
-import { openBrowser, pageHelpers } from "./helpers.mjs";
+import { openDemoPage } from "./helpers.mjs";
 import { png, DEMO } from "./fixtures.mjs";
 
 const POLICY =
@@ -22,18 +22,13 @@ const MODEL = "models/demo/";
 
 before(async () => {
   server = await startServer();
-  ({ browser, page, pageErrors } = await openBrowser());
-  h = pageHelpers(page);
-  await page.goto(`${server.url}index.html?model=${MODEL}&image=samples/shapes.png`);
-  await h.waitPhase("done");
+  ({ browser, page, pageErrors, h } = await openDemoPage(server));
 });
 
 after(async () => {
   await browser?.close();
   await server?.close();
 });
-
-const mark = () => page.evaluate(() => (document.documentElement.dataset.state = "test"));
 
 test("no page script parses HTML: no innerHTML, outerHTML, insertAdjacentHTML or document.write", () => {
   const files = [...readdirSync(WWW).filter((f) => f.endsWith(".js")).map((f) => WWW + f), ...readdirSync(`${WWW}views`).filter((f) => f.endsWith(".js")).map((f) => `${WWW}views/${f}`)];
@@ -69,15 +64,15 @@ test("the Content-Security-Policy is in place and an injected inline script does
 
 test("file names are shown as text, never as HTML", async () => {
   const name = "<img src=x onerror=window.__pwned=1>.png";
-  await mark();
+  await h.mark();
   await page.setInputFiles("#image-file", { name, mimeType: "image/png", buffer: png(32, 32, (x) => [x * 8, 100, 50]) });
   await h.waitPhase("done");
   assert.equal(await page.textContent("#original-note"), `${name}: 32 × 32 px`);
-  await mark();
+  await h.mark();
   await page.setInputFiles("#image-file", { name, mimeType: "image/png", buffer: Buffer.from("not an image") });
   assert.match(await h.waitError(), new RegExp(`^Could not read the image: “${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}” is a text file`));
   const model = "<img src=x onerror=window.__pwned=2>.safetensors";
-  await mark();
+  await h.mark();
   await page.setInputFiles("#model-files", [
     { name: "config.json", mimeType: "application/json", buffer: Buffer.from(DEMO.config) },
     { name: model, mimeType: "application/octet-stream", buffer: DEMO.weights },
@@ -92,13 +87,13 @@ test("file names are shown as text, never as HTML", async () => {
 
 test("javascript:, data: and file: model addresses are refused, in the field and in ?model=", async () => {
   await page.fill("#model-spec", MODEL);
-  await mark();
+  await h.mark();
   await page.click("#load-model");
   await h.waitPhase("done");
   for (const spec of ["javascript:alert(document.domain)", "data:application/json,{}", "file:///etc/passwd"]) {
     const scheme = spec.slice(0, spec.indexOf(":") + 1);
     const refusal = `only http:// and https:// addresses can be loaded, not “${scheme}” — enter a hub id such as google/siglip-base-patch16-224, or an https:// folder URL.`;
-    await mark();
+    await h.mark();
     await page.fill("#model-spec", spec);
     await page.click("#load-model");
     assert.equal(await h.waitError(), `Could not load the model: ${refusal} The previous model is still loaded.`);
@@ -132,10 +127,10 @@ test("a trap in the wasm module is reported as fatal, without claiming the old m
     };
   });
   const stopped = "the WebAssembly module stopped (unreachable), most likely out of memory — reload the page, then load a smaller model or image.";
-  await mark();
+  await h.mark();
   await page.setInputFiles("#image-file", { name: "any.png", mimeType: "image/png", buffer: png(8, 8, () => [1, 2, 3]) });
   assert.equal(await h.waitError(), `Could not run the model on this image: ${stopped}`);
-  await mark();
+  await h.mark();
   await page.fill("#model-spec", MODEL);
   await page.click("#load-model");
   assert.equal(await h.waitError(), `Could not load the model: ${stopped}`);

@@ -28,7 +28,18 @@ export async function openBrowser() {
   return { browser, context, page, pageErrors };
 }
 
+/** A browser on the page `server` serves, with the demo model and the shapes sample loaded. */
+export async function openDemoPage(server) {
+  const opened = await openBrowser();
+  const h = pageHelpers(opened.page);
+  await opened.page.goto(`${server.url}index.html?model=models/demo/&image=samples/shapes.png`);
+  await h.waitPhase("done");
+  return { ...opened, h };
+}
+
 export function pageHelpers(page) {
+  /** Sets a phase no load ever reports, so the next waitPhase sees a new phase, not the old one. */
+  const mark = () => page.evaluate(() => (document.documentElement.dataset.state = "test"));
   const phase = () => page.evaluate(() => document.documentElement.dataset.state);
   const info = () => page.evaluate(() => window.siglipLens.info);
   const alert = () => page.evaluate(() => {
@@ -85,5 +96,5 @@ export function pageHelpers(page) {
   /** Picks files in an <input type=file>: [{name, buffer, mimeType}]. */
   const pick = (selector, files) => page.setInputFiles(selector, files.map((f) => ({ mimeType: "application/octet-stream", ...f })));
 
-  return { phase, info, alert, notices, waitPhase, waitError, request, assertMap, assertStillWorks, pick };
+  return { mark, phase, info, alert, notices, waitPhase, waitError, request, assertMap, assertStillWorks, pick };
 }

@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { startServer, WWW } from "./server.mjs";
-import { openBrowser, pageHelpers, SHOTS } from "./helpers.mjs";
+import { openDemoPage, SHOTS } from "./helpers.mjs";
 import { png, bombPng, animatedGif, cmykJpeg, withExifOrientation } from "./fixtures.mjs";
 
 let server;
@@ -20,10 +20,7 @@ const GOOD = { name: BASE, mimeType: "image/png", buffer: readFileSync(`${WWW}sa
 
 before(async () => {
   server = await startServer();
-  ({ browser, page, pageErrors } = await openBrowser());
-  h = pageHelpers(page);
-  await page.goto(`${server.url}index.html?model=${MODEL}&image=samples/${BASE}`);
-  await h.waitPhase("done");
+  ({ browser, page, pageErrors, h } = await openDemoPage(server));
 });
 
 after(async () => {
@@ -31,12 +28,9 @@ after(async () => {
   await server?.close();
 });
 
-/** Marks the phase so that the next wait sees only what the next action does. */
-const mark = () => page.evaluate(() => (document.documentElement.dataset.state = "test"));
-
 /** Picks `file` as the image; expects a refusal matching `pattern`, then a working page. */
 async function refused(file, pattern) {
-  await mark();
+  await h.mark();
   await page.setInputFiles("#image-file", file);
   const text = await h.waitError();
   assert.match(text, pattern);
@@ -47,7 +41,7 @@ async function refused(file, pattern) {
 
 /** Picks the base image again: the page goes back to "done" and the alert goes away. */
 async function recover() {
-  await mark();
+  await h.mark();
   await page.setInputFiles("#image-file", GOOD);
   await h.waitPhase("done");
   assert.equal(await h.alert(), "", "the alert is gone after a success");
@@ -55,7 +49,7 @@ async function recover() {
 
 /** Picks `file` and expects it to work; returns the seen image's RGBA and the original's note. */
 async function accepted(file) {
-  await mark();
+  await h.mark();
   await page.setInputFiles("#image-file", file);
   await h.waitPhase("done");
   assert.equal(await h.alert(), "");
@@ -93,7 +87,7 @@ test("a text file renamed .png, an empty file, and unknown bytes are refused by 
   await refused({ name: "empty.png", mimeType: "image/png", buffer: Buffer.alloc(0) }, /“empty\.png” is empty \(0 bytes\) — pick the image again/);
   await refused({ name: "mystery.jpg", mimeType: "image/jpeg", buffer: Buffer.from([0x00, 0x13, 0x37, 0xff, 1, 2, 3, 4, 5]) }, /“mystery\.jpg” is not an image this page can read \(its first bytes are 00 13 37 FF\)/);
   // Dropped on the page, a file of no image type goes through the same checks.
-  await mark();
+  await h.mark();
   await page.evaluate(() => {
     const transfer = new DataTransfer();
     transfer.items.add(new File(["%PDF-1.7\n%âãÏÓ\n1 0 obj"], "scan.pdf", { type: "application/pdf" }));
@@ -152,7 +146,7 @@ test("an animated GIF uses its first frame and says so", async () => {
 test("a CMYK JPEG works where the browser decodes it, and says so", async () => {
   // Top half red ink (magenta + yellow), bottom half cyan ink.
   const jpeg = cmykJpeg(4, 4, (bx, by) => (by < 2 ? [0, 255, 255, 0] : [255, 0, 0, 0]));
-  await mark();
+  await h.mark();
   await page.setInputFiles("#image-file", { name: "print.jpg", mimeType: "image/jpeg", buffer: jpeg });
   await h.waitPhase(["done", "error"]);
   if ((await h.phase()) === "error") {

@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "./server.mjs";
-import { openBrowser, pageHelpers, SHOTS } from "./helpers.mjs";
+import { openDemoPage, SHOTS } from "./helpers.mjs";
 import { DEMO, editDemo } from "./fixtures.mjs";
 
 let server;
@@ -21,10 +21,7 @@ const WEIGHTS = "/models/demo/model.safetensors";
 
 before(async () => {
   [server, other] = await Promise.all([startServer(), startServer()]);
-  ({ browser, context, page, pageErrors } = await openBrowser());
-  h = pageHelpers(page);
-  await page.goto(`${server.url}index.html?model=${MODEL}&image=samples/shapes.png`);
-  await h.waitPhase("done");
+  ({ browser, context, page, pageErrors, h } = await openDemoPage(server));
 });
 
 after(async () => {
@@ -32,11 +29,10 @@ after(async () => {
   await Promise.all([server?.close(), other?.close()]);
 });
 
-const mark = () => page.evaluate(() => (document.documentElement.dataset.state = "test"));
 const clearCache = () => page.evaluate(() => caches.delete("siglip-lens-v1"));
 
 async function loadUrl(spec) {
-  await mark();
+  await h.mark();
   await page.fill("#model-spec", spec);
   await page.click("#load-model");
 }
@@ -150,7 +146,7 @@ test("a second model picked while the first is downloading: the first is abandon
   // URL, then Local files.
   await loadUrl(slow);
   await waitDownloading();
-  await mark();
+  await h.mark();
   await page.setInputFiles("#model-files", [
     { name: "config.json", mimeType: "application/json", buffer: Buffer.from(ALT.config) },
     { name: "model.safetensors", mimeType: "application/octet-stream", buffer: ALT.weights },
