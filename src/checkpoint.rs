@@ -72,49 +72,136 @@ impl WeightStorage {
 
 /// The suffix that identifies a SigLIP vision tower, wherever it sits in the file.
 pub const TOWER_MARKER: &str = "embeddings.patch_embedding.weight";
+/// The suffix that identifies a SigLIP text tower.
+pub const TEXT_MARKER: &str = "embeddings.token_embedding.weight";
 
-/// A parsed safetensors file and the prefix of its vision tower.
+/// Which of a SigLIP checkpoint's two towers to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tower {
+    Vision,
+    Text,
+}
+
+impl Tower {
+    /// The tensor every tower of this kind has, found wherever it sits.
+    pub fn marker(self) -> &'static str {
+        match self {
+            Tower::Vision => TOWER_MARKER,
+            Tower::Text => TEXT_MARKER,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Tower::Vision => "vision",
+            Tower::Text => "text",
+        }
+    }
+}
+
+/// The prefix of the one `tower` among tensor `names`; `source` says where the names come from
+/// ("this file", "the tensors given"), for messages.
+pub(crate) fn find_tower<'n>(
+    names: impl IntoIterator<Item = &'n str>,
+    tower: Tower,
+    source: &str,
+) -> Result<String> {
+    let mut names: Vec<&str> = names.into_iter().collect();
+    names.sort_unstable();
+    let marker = tower.marker();
+    let towers: Vec<&str> = names
+        .iter()
+        .filter_map(|name| name.strip_suffix(marker))
+        .collect();
+    match towers.as_slice() {
+        [prefix] => Ok(prefix.to_string()),
+        [] => {
+            let sample = match names.len() {
+                0 => "none".to_owned(),
+                _ => names.iter().take(3).copied().collect::<Vec<_>>().join(", "),
+            };
+            let advice = match tower {
+                Tower::Vision => "A text-only or non-SigLIP checkpoint cannot be visualised.",
+                Tower::Text => {
+                    "Vision-only towers and PaliGemma checkpoints have none; scores and text maps need a \
+                     SiglipModel checkpoint (both towers), e.g. google/siglip-base-patch16-224."
+                }
+            };
+            Err(Error::Checkpoint(format!(
+                "no SigLIP {} tower in {source}: no tensor name ends in `{marker}` ({} tensors, e.g. {sample}). {advice}",
+                tower.name(),
+                names.len(),
+            )))
+        }
+        several => Err(Error::Checkpoint(format!(
+            "several {} towers in {source}, under the prefixes {several:?}; save one tower per file",
+            tower.name()
+        ))),
+    }
+}
+
+/// Where `SiglipModel`'s own parameters (`logit_scale`, `logit_bias`) sit for a text tower under
+/// `prefix`: beside `text_model.`, or nowhere for a bare text model.
+pub(crate) fn model_root(text_prefix: &str) -> Option<&str> {
+    text_prefix.strip_suffix("text_model.")
+}
+
+/// A parsed safetensors file and the prefix of one of its towers.
 pub struct Checkpoint<'a> {
     tensors: SafeTensors<'a>,
     prefix: String,
+    tower: Tower,
 }
 
 impl<'a> Checkpoint<'a> {
-    /// Parses the header of a safetensors file (whole, or holding only the vision tensors).
+    /// Parses the header of a safetensors file (whole, or holding only the vision tensors) and finds
+    /// its vision tower.
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
+        Self::parse_tower(bytes, Tower::Vision)
+    }
+
+    /// Parses the header of a safetensors file and finds `tower` in it.
+    pub fn parse_tower(bytes: &'a [u8], tower: Tower) -> Result<Self> {
         let tensors = SafeTensors::deserialize(bytes)
             .map_err(|e| Error::Checkpoint(describe(e, bytes.len())))?;
-        let mut towers: Vec<String> = tensors
-            .names()
-            .into_iter()
-            .filter_map(|name| name.strip_suffix(TOWER_MARKER).map(str::to_owned))
-            .collect();
-        towers.sort();
-        let prefix = match towers.len() {
-            1 => towers.remove(0),
-            0 => {
-                let mut names = tensors.names();
-                names.sort();
-                let sample: Vec<String> = names.iter().take(3).map(|s| s.to_string()).collect();
-                return Err(Error::Checkpoint(format!(
-                    "no SigLIP vision tower in this file: no tensor name ends in `{TOWER_MARKER}` \
-                     ({} tensors, e.g. {}). A text-only or non-SigLIP checkpoint cannot be visualised.",
-                    names.len(),
-                    if sample.is_empty() { "none".to_owned() } else { sample.join(", ") },
-                )));
-            }
-            _ => {
-                return Err(Error::Checkpoint(format!(
-                    "several vision towers in this file, under the prefixes {towers:?}; save one tower per file"
-                )))
-            }
-        };
-        Ok(Checkpoint { tensors, prefix })
+        let names = tensors.names();
+        let prefix = find_tower(names.iter().map(|n| &n[..]), tower, "this file")?;
+        Ok(Checkpoint {
+            tensors,
+            prefix,
+            tower,
+        })
     }
 
     /// Where the tower sits, e.g. `vision_model.` (empty for a bare SiglipVisionModel).
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// `SiglipModel`'s `logit_scale` and `logit_bias` (one value each), beside a text tower; `None`
+    /// when the file holds a bare text model.
+    pub fn logit_params(&self) -> Result<Option<(f32, f32)>> {
+        let Some(root) = model_root(&self.prefix).filter(|_| self.tower == Tower::Text) else {
+            return Ok(None);
+        };
+        let scalar = |name: &str| -> Result<Option<f32>> {
+            let full = format!("{root}{name}");
+            let Ok(view) = self.tensors.tensor(&full) else {
+                return Ok(None);
+            };
+            check_shape(&full, view.shape(), &Shape::from(1)).map_err(Error::loading)?;
+            let value = view_tensor(&full, &view)
+                .and_then(|t| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>())
+                .map_err(Error::loading)?;
+            Ok(Some(value[0]))
+        };
+        match (scalar("logit_scale")?, scalar("logit_bias")?) {
+            (Some(scale), Some(bias)) => Ok(Some((scale, bias))),
+            (None, None) => Ok(None),
+            _ => Err(Error::Checkpoint(format!(
+                "`{root}logit_scale` and `{root}logit_bias` must come together; the file has only one"
+            ))),
+        }
     }
 
     /// Names (without the prefix) of every tensor of the tower.

@@ -11,6 +11,27 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+mod text;
+pub use text::TextConfig;
+
+/// What the encoder's blocks need to know, whichever tower they belong to: transformers hands either
+/// tower's config to `SiglipEncoder`, which reads exactly these fields.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EncoderConfig {
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub hidden_act: Activation,
+    pub layer_norm_eps: f64,
+}
+
+impl EncoderConfig {
+    pub fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+}
+
 /// The vision tower's hyper-parameters (`SiglipVisionConfig`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct VisionConfig {
@@ -109,6 +130,18 @@ pub enum Activation {
 }
 
 impl VisionConfig {
+    /// The sizes the encoder's blocks and the pooling head use.
+    pub fn encoder(&self) -> EncoderConfig {
+        EncoderConfig {
+            hidden_size: self.hidden_size,
+            intermediate_size: self.intermediate_size,
+            num_hidden_layers: self.num_hidden_layers,
+            num_attention_heads: self.num_attention_heads,
+            hidden_act: self.hidden_act,
+            layer_norm_eps: self.layer_norm_eps,
+        }
+    }
+
     /// Reads a `config.json` in any of the hub's layouts.
     pub fn from_json(text: &str) -> Result<Self> {
         let value: serde_json::Value = serde_json::from_str(text)

@@ -12,6 +12,9 @@ pub enum Error {
     /// The image (or pixel tensor) cannot be used.
     #[error("image: {0}")]
     Image(String),
+    /// A label or token sequence cannot be used.
+    #[error("text: {0}")]
+    Text(String),
     /// A tensor operation failed: a bug or an exhausted allocator, not bad input.
     #[error("tensor computation failed: {0}")]
     Candle(candle_core::Error),

@@ -21,7 +21,9 @@ pub mod store;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
-pub use config::{PreprocessConfig, Preset, Resample, VisionConfig, PRESETS};
+pub use config::{
+    EncoderConfig, PreprocessConfig, Preset, Resample, TextConfig, VisionConfig, PRESETS,
+};
 pub use error::{Error, Result};
-pub use model::{SiglipVisionModel, VisionTrace};
+pub use model::{SiglipModel, SiglipTextModel, SiglipVisionModel, TextTrace, VisionTrace};
 pub use preprocess::{preprocess, Preprocessed, Rgb8, Rgba8};

@@ -10,7 +10,9 @@ use candle_core::{DType, Device, Shape, Tensor};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{Init, VarBuilder};
 
-use crate::checkpoint::{check_shape, missing_tensor, WeightStorage, TOWER_MARKER};
+use crate::checkpoint::{
+    check_shape, find_tower, missing_tensor, model_root, Tower, WeightStorage,
+};
 use crate::error::{Error, Result};
 
 #[derive(Default)]
@@ -70,30 +72,44 @@ impl TensorStore {
         self.tensors.is_empty()
     }
 
-    /// Where the tower sits among the names given, found as in [`crate::checkpoint::Checkpoint::parse`].
-    fn prefix(&self) -> Result<String> {
-        let mut towers: Vec<&str> = self
-            .tensors
-            .keys()
-            .filter_map(|n| n.strip_suffix(TOWER_MARKER))
-            .collect();
-        towers.sort();
-        match towers.as_slice() {
-            [prefix] => Ok(prefix.to_string()),
-            [] => Err(Error::Checkpoint(format!(
-                "no SigLIP vision tower among the {} tensors given: none ends in `{TOWER_MARKER}`",
-                self.tensors.len()
-            ))),
-            several => Err(Error::Checkpoint(format!(
-                "several vision towers, under the prefixes {several:?}"
+    /// Where `tower` sits among the names given, found as in [`crate::checkpoint::Checkpoint::parse_tower`].
+    fn prefix(&self, tower: Tower) -> Result<String> {
+        find_tower(
+            self.tensors.keys().map(|n| &n[..]),
+            tower,
+            "the tensors given",
+        )
+    }
+
+    /// `logit_scale` and `logit_bias` beside the text tower, taken out of the store; `None` when the
+    /// tensors given have neither.
+    pub fn take_logit_params(&mut self) -> Result<Option<(f32, f32)>> {
+        let prefix = self.prefix(Tower::Text)?;
+        let Some(root) = model_root(&prefix) else {
+            return Ok(None);
+        };
+        let mut take = |name: &str| -> Result<Option<f32>> {
+            let full = format!("{root}{name}");
+            let Some(tensor) = self.tensors.remove(&full) else {
+                return Ok(None);
+            };
+            check_shape(&full, tensor.dims(), &Shape::from(1)).map_err(Error::loading)?;
+            let values: Vec<f32> = tensor.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+            Ok(Some(values[0]))
+        };
+        match (take("logit_scale")?, take("logit_bias")?) {
+            (Some(scale), Some(bias)) => Ok(Some((scale, bias))),
+            (None, None) => Ok(None),
+            _ => Err(Error::Checkpoint(format!(
+                "`{root}logit_scale` and `{root}logit_bias` must come together; only one was given"
             ))),
         }
     }
 
-    /// A `VarBuilder` rooted at the tower that hands each tensor out once (checked against the shape
+    /// A `VarBuilder` rooted at `tower` that hands each tensor out once (checked against the shape
     /// the model asks for) and forgets it.
-    pub fn into_var_builder(self) -> Result<VarBuilder<'static>> {
-        let prefix = self.prefix()?;
+    pub fn into_var_builder(self, tower: Tower) -> Result<VarBuilder<'static>> {
+        let prefix = self.prefix(tower)?;
         let backend = TakeOnce {
             prefix,
             tensors: Mutex::new(self.tensors),

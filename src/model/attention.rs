@@ -7,7 +7,49 @@ use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::linear::{linear, Linear};
-use crate::config::VisionConfig;
+use crate::config::EncoderConfig;
+
+/// Which keys each sequence of a batch may attend to: transformers' `attention_mask` (1 = a token,
+/// 0 = padding). Masked keys get probability exactly 0 in every row (transformers adds the dtype's
+/// minimum to their scores, which softmax turns into 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyMask {
+    keep: Vec<bool>,
+    len: usize,
+}
+
+impl KeyMask {
+    /// From (batch, len) flags, row-major; every row must keep at least one key.
+    pub fn new(keep: Vec<bool>, len: usize) -> Result<Self> {
+        if len == 0 || !keep.len().is_multiple_of(len) {
+            candle_core::bail!(
+                "attention mask of {} flags is not whole rows of {len}",
+                keep.len()
+            )
+        }
+        if keep.chunks_exact(len).any(|row| !row.contains(&true)) {
+            candle_core::bail!("an attention mask row masks every token")
+        }
+        Ok(Self { keep, len })
+    }
+
+    /// Whether sequence `batch` may attend to key `key`.
+    pub fn keeps(&self, batch: usize, key: usize) -> bool {
+        self.keep[batch * self.len + key]
+    }
+
+    /// Checks the mask fits keys (b, n_k).
+    fn check(&self, b: usize, n_k: usize) -> Result<()> {
+        if self.len != n_k || self.keep.len() != b * n_k {
+            candle_core::bail!(
+                "attention mask is ({}, {}), the keys are ({b}, {n_k})",
+                self.keep.len() / self.len,
+                self.len
+            )
+        }
+        Ok(())
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct SiglipAttention {
@@ -20,7 +62,7 @@ pub struct SiglipAttention {
 }
 
 impl SiglipAttention {
-    pub fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+    pub fn new(cfg: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
         let d = cfg.hidden_size;
         let (mut weights, mut biases) = (Vec::new(), Vec::new());
         for name in ["q_proj", "k_proj", "v_proj"] {
@@ -36,7 +78,7 @@ impl SiglipAttention {
     }
 
     /// (b, n, d) → the mixed vectors (b, n, d) and the attention probabilities (b, heads, n, n).
-    pub fn forward(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
+    pub fn forward(&self, xs: &Tensor, mask: Option<&KeyMask>) -> Result<(Tensor, Tensor)> {
         let qkv = self.qkv_proj.forward(xs)?; // (b, n, 3d)
         let d = qkv.dim(2)? / 3;
         let (q, k, v) = (
@@ -44,14 +86,14 @@ impl SiglipAttention {
             qkv.narrow(2, d, d)?,
             qkv.narrow(2, 2 * d, d)?,
         );
-        let (context, probs) = attend(&q, &k, &v, self.num_heads, self.scale)?; // (b, n, d), (b, heads, n, n)
+        let (context, probs) = attend(&q, &k, &v, self.num_heads, self.scale, mask)?; // (b, n, d), (b, heads, n, n)
         Ok((self.out_proj.forward(&context)?, probs))
     }
 }
 
 /// Scaled dot-product attention as transformers' eager path computes it, head by head:
-/// `softmax(q kᵀ · scale) v`, softmax in f32. q is (b, n_q, d), k and v (b, n_k, d) with the heads
-/// side by side in d; returns the context (b, n_q, d) and the probabilities (b, heads, n_q, n_k).
+/// `softmax(q kᵀ · scale + mask) v`, softmax in f32. q is (b, n_q, d), k and v (b, n_k, d) with the
+/// heads side by side in d; returns the context (b, n_q, d) and the probabilities (b, heads, n_q, n_k).
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn attend(
     q: &Tensor,
@@ -59,6 +101,7 @@ pub(crate) fn attend(
     v: &Tensor,
     num_heads: usize,
     scale: f64,
+    mask: Option<&KeyMask>,
 ) -> Result<(Tensor, Tensor)> {
     let (b, n_q, d) = q.dims3()?;
     let split = |xs: &Tensor| -> Result<Tensor> {
@@ -68,7 +111,18 @@ pub(crate) fn attend(
             .contiguous() // (b, heads, n, head_dim)
     };
     let (q, k, v) = (split(q)?, split(k)?, split(v)?);
-    let scores = (q.matmul(&k.t()?)? * scale)?; // (b, heads, n_q, n_k)
+    let mut scores = (q.matmul(&k.t()?)? * scale)?; // (b, heads, n_q, n_k)
+    if let Some(mask) = mask {
+        let n_k = scores.dim(3)?;
+        mask.check(b, n_k)?;
+        let additive: Vec<f32> = mask
+            .keep
+            .iter()
+            .map(|&keep| if keep { 0.0 } else { f32::MIN })
+            .collect();
+        let additive = Tensor::from_vec(additive, (b, 1, 1, n_k), scores.device())?;
+        scores = scores.broadcast_add(&additive)?;
+    }
     let probs = candle_nn::ops::softmax_last_dim(&scores)?;
     let context = probs.matmul(&v)?; // (b, heads, n_q, head_dim)
     let context = context.transpose(1, 2)?.reshape((b, n_q, d))?; // (b, n_q, d)
@@ -102,6 +156,7 @@ pub(crate) fn attend(
     v: &Tensor,
     num_heads: usize,
     scale: f64,
+    mask: Option<&KeyMask>,
 ) -> Result<(Tensor, Tensor)> {
     use super::linear::with_rows;
     use crate::gemm::{assume_init, matmul_strided, uninit, PackedB};
@@ -110,6 +165,9 @@ pub(crate) fn attend(
     let (b, n_q, d) = q.dims3()?;
     let n_k = k.dim(1)?;
     let head_dim = d / num_heads;
+    if let Some(mask) = mask {
+        mask.check(b, n_k)?;
+    }
     // Every value of both is written below, by exactly one head.
     let mut probs = uninit(b * num_heads * n_q * n_k);
     let mut context = uninit(b * n_q * d);
@@ -148,7 +206,12 @@ pub(crate) fn attend(
                     matmul_strided(&q[col..], q_ld, n_q, &keys, None, scores, n_k);
                     // SAFETY: the product initialised every score.
                     let scores = unsafe { &mut *(scores as *mut [MaybeUninit<f32>] as *mut [f32]) };
-                    crate::simd::softmax_rows_inplace(scores, n_k, scale as f32);
+                    match mask {
+                        None => crate::simd::softmax_rows_inplace(scores, n_k, scale as f32),
+                        Some(mask) => {
+                            masked_softmax(scores, n_k, scale as f32, |key| mask.keeps(batch, key))
+                        }
+                    }
                     let values = PackedB::from_strided_columns(&v[col..], v_ld, head_dim, n_k);
                     matmul_strided(scores, n_k, n_q, &values, None, out, d); // (n_q, head_dim) in place
                 };
@@ -169,4 +232,22 @@ pub(crate) fn attend(
         Tensor::from_vec(context, (b, n_q, d), device)?,
         Tensor::from_vec(probs, (b, num_heads, n_q, n_k), device)?,
     ))
+}
+
+/// Softmax of rows whose masked keys must get exactly 0: their scores are pushed far below the rest
+/// (the SIMD exponential clamps at e^-87, not 0), then cleared.
+#[cfg(target_arch = "wasm32")]
+fn masked_softmax(scores: &mut [f32], n_k: usize, scale: f32, keeps: impl Fn(usize) -> bool) {
+    let masked: Vec<usize> = (0..n_k).filter(|&key| !keeps(key)).collect();
+    for row in scores.chunks_exact_mut(n_k) {
+        for &key in &masked {
+            row[key] = -1e30;
+        }
+    }
+    crate::simd::softmax_rows_inplace(scores, n_k, scale);
+    for row in scores.chunks_exact_mut(n_k) {
+        for &key in &masked {
+            row[key] = 0.0;
+        }
+    }
 }

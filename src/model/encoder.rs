@@ -6,8 +6,9 @@
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
+use super::attention::KeyMask;
 use super::SiglipEncoderLayer;
-use crate::config::VisionConfig;
+use crate::config::EncoderConfig;
 
 #[derive(Debug, Clone)]
 pub struct SiglipEncoder {
@@ -22,7 +23,7 @@ pub struct EncoderTrace {
 }
 
 impl SiglipEncoder {
-    pub fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+    pub fn new(cfg: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
         let vb = vb.pp("layers");
         let layers = (0..cfg.num_hidden_layers)
             .map(|i| SiglipEncoderLayer::new(cfg, vb.pp(i)))
@@ -31,11 +32,12 @@ impl SiglipEncoder {
     }
 
     /// (b, n, d) embeddings → every hidden state (b, n, d) and every attention map (b, heads, n, n).
-    pub fn forward(&self, embeddings: &Tensor) -> Result<EncoderTrace> {
+    /// `mask`: which keys each sequence may attend to (the text tower's padding), or all.
+    pub fn forward(&self, embeddings: &Tensor, mask: Option<&KeyMask>) -> Result<EncoderTrace> {
         let mut hidden_states = vec![embeddings.clone()];
         let mut attentions = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {
-            let (xs, attention) = layer.forward(&hidden_states[hidden_states.len() - 1])?;
+            let (xs, attention) = layer.forward(&hidden_states[hidden_states.len() - 1], mask)?;
             hidden_states.push(xs);
             attentions.push(attention);
         }

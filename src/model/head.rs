@@ -13,7 +13,7 @@ use super::linear::{linear, Linear};
 
 use super::attention::attend;
 use super::SiglipMLP;
-use crate::config::VisionConfig;
+use crate::config::EncoderConfig;
 
 #[derive(Debug, Clone)]
 pub struct SiglipMultiheadAttentionPoolingHead {
@@ -30,7 +30,7 @@ pub struct SiglipMultiheadAttentionPoolingHead {
 }
 
 impl SiglipMultiheadAttentionPoolingHead {
-    pub fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+    pub fn new(cfg: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
         let d = cfg.hidden_size;
         let attention = vb.pp("attention");
         let in_proj_weight = attention.get((3 * d, d), "in_proj_weight")?; // rows: q, k, v
@@ -62,7 +62,7 @@ impl SiglipMultiheadAttentionPoolingHead {
         let q = self.q_proj.forward(&probe)?; // (b, 1, d)
         let k = self.k_proj.forward(xs)?; // (b, n, d)
         let v = self.v_proj.forward(xs)?;
-        let (context, probs) = attend(&q, &k, &v, self.num_heads, self.scale)?; // (b, 1, d), (b, heads, 1, n)
+        let (context, probs) = attend(&q, &k, &v, self.num_heads, self.scale, None)?; // (b, 1, d), (b, heads, 1, n)
         let hidden = self.out_proj.forward(&context)?;
         let hidden = (&hidden + self.mlp.forward(&self.layernorm.forward(&hidden)?)?)?; // (b, 1, d)
         Ok((hidden.squeeze(1)?, probs.squeeze(2)?))

@@ -6,8 +6,9 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{layer_norm, LayerNorm, VarBuilder};
 
+use super::attention::KeyMask;
 use super::{SiglipAttention, SiglipMLP};
-use crate::config::VisionConfig;
+use crate::config::EncoderConfig;
 
 #[derive(Debug, Clone)]
 pub struct SiglipEncoderLayer {
@@ -18,7 +19,7 @@ pub struct SiglipEncoderLayer {
 }
 
 impl SiglipEncoderLayer {
-    pub fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+    pub fn new(cfg: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             layer_norm1: layer_norm(cfg.hidden_size, cfg.layer_norm_eps, vb.pp("layer_norm1"))?,
             self_attn: SiglipAttention::new(cfg, vb.pp("self_attn"))?,
@@ -28,8 +29,11 @@ impl SiglipEncoderLayer {
     }
 
     /// (b, n, d) → the block's output (b, n, d) and its attention probabilities (b, heads, n, n).
-    pub fn forward(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
-        let (mixed, attention) = self.self_attn.forward(&self.layer_norm1.forward(xs)?)?;
+    /// `mask` (b, n), 1 = attend, 0 = padding no query may look at (the text tower's).
+    pub fn forward(&self, xs: &Tensor, mask: Option<&KeyMask>) -> Result<(Tensor, Tensor)> {
+        let (mixed, attention) = self
+            .self_attn
+            .forward(&self.layer_norm1.forward(xs)?, mask)?;
         let xs = (xs + mixed)?;
         let xs = (&xs + self.mlp.forward(&self.layer_norm2.forward(&xs)?)?)?;
         Ok((xs, attention))

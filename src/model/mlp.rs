@@ -8,7 +8,7 @@ use candle_nn::VarBuilder;
 
 use super::linear::{linear, Linear};
 
-use crate::config::{Activation, VisionConfig};
+use crate::config::{Activation, EncoderConfig};
 
 #[derive(Debug, Clone)]
 pub struct SiglipMLP {
@@ -18,7 +18,7 @@ pub struct SiglipMLP {
 }
 
 impl SiglipMLP {
-    pub fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
+    pub fn new(cfg: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             fc1: linear(cfg.hidden_size, cfg.intermediate_size, vb.pp("fc1"))?,
             fc2: linear(cfg.intermediate_size, cfg.hidden_size, vb.pp("fc2"))?,

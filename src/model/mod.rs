@@ -1,4 +1,6 @@
-//! The SigLIP vision tower, one file per transformers class, and the trace its forward returns.
+//! The SigLIP towers, one file per transformers class, and the traces their forwards return: the
+//! vision tower here, the text tower in [`text`], both sharing the encoder; [`SiglipModel`] joins
+//! them into sigmoid scores.
 //!
 //! Reference: `SiglipVisionTransformer` and `SiglipVisionModel` in
 //! <https://github.com/huggingface/transformers/blob/v4.57.1/src/transformers/models/siglip/modeling_siglip.py#L640>
@@ -10,14 +12,18 @@ mod head;
 mod layer;
 mod linear;
 mod mlp;
+mod siglip;
+pub mod text;
 
-pub use attention::SiglipAttention;
+pub use attention::{KeyMask, SiglipAttention};
 pub use embeddings::SiglipVisionEmbeddings;
 pub use encoder::{EncoderTrace, SiglipEncoder};
 pub use head::SiglipMultiheadAttentionPoolingHead;
 pub use layer::SiglipEncoderLayer;
 pub use linear::Linear;
 pub use mlp::SiglipMLP;
+pub use siglip::{ids_tensor, l2_normalize, LogitParams, SiglipModel, SiglipOutput};
+pub use text::{SiglipTextModel, TextTrace};
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{layer_norm, LayerNorm, VarBuilder};
@@ -55,7 +61,7 @@ impl SiglipVisionTransformer {
     pub fn new(cfg: &VisionConfig, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
             embeddings: SiglipVisionEmbeddings::new(cfg, vb.pp("embeddings"))?,
-            encoder: SiglipEncoder::new(cfg, vb.pp("encoder"))?,
+            encoder: SiglipEncoder::new(&cfg.encoder(), vb.pp("encoder"))?,
             post_layernorm: layer_norm(
                 cfg.hidden_size,
                 cfg.layer_norm_eps,
@@ -63,7 +69,7 @@ impl SiglipVisionTransformer {
             )?,
             head: match cfg.vision_use_head {
                 true => Some(SiglipMultiheadAttentionPoolingHead::new(
-                    cfg,
+                    &cfg.encoder(),
                     vb.pp("head"),
                 )?),
                 false => None,
@@ -77,7 +83,7 @@ impl SiglipVisionTransformer {
         let EncoderTrace {
             hidden_states,
             attentions,
-        } = self.encoder.forward(&embeddings)?;
+        } = self.encoder.forward(&embeddings, None)?;
         let last_hidden_state = self
             .post_layernorm
             .forward(&hidden_states[hidden_states.len() - 1])?;
@@ -125,7 +131,11 @@ impl SiglipVisionModel {
 
     /// Builds the tower from tensors handed over one by one, checking every tensor against `config`.
     pub fn from_store(config: &VisionConfig, store: TensorStore) -> error::Result<Self> {
-        Self::new(config, store.into_var_builder()?).map_err(Error::loading)
+        Self::new(
+            config,
+            store.into_var_builder(crate::checkpoint::Tower::Vision)?,
+        )
+        .map_err(Error::loading)
     }
 
     pub fn config(&self) -> &VisionConfig {
