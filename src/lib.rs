@@ -14,6 +14,7 @@ pub mod error;
 pub mod gemm;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod image_file;
+pub mod maps;
 pub mod model;
 pub mod preprocess;
 pub mod simd;

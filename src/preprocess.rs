@@ -142,18 +142,38 @@ pub fn preprocess(image: &Rgba8, config: &PreprocessConfig) -> Result<Preprocess
         true => rgb.resize(width, height, config.resample)?,
         false => rgb,
     };
-    let (w, h) = (resized.width, resized.height);
-    let mut chw = vec![0f32; 3 * w * h];
-    for (i, pixel) in resized.data.chunks_exact(3).enumerate() {
-        for c in 0..3 {
-            chw[c * w * h + i] = config.normalise(pixel[c], c);
-        }
-    }
-    let pixel_values = Tensor::from_vec(chw, (1, 3, h, w), &Device::Cpu)?;
+    let pixel_values = pixel_values(&[&resized], config)?;
     Ok(Preprocessed {
         resized,
         pixel_values,
     })
+}
+
+/// Rescales and normalises 8-bit RGB images of one size (already resized) into `pixel_values`
+/// (b, 3, height, width), f32.
+pub fn pixel_values(images: &[&Rgb8], config: &PreprocessConfig) -> Result<Tensor> {
+    let (w, h) = match images.first() {
+        Some(first) => (first.width, first.height),
+        None => return Err(Error::Image("no images to normalise".into())),
+    };
+    if images.iter().any(|i| (i.width, i.height) != (w, h)) {
+        return Err(Error::Image(
+            "images of different sizes cannot share a batch".into(),
+        ));
+    }
+    let mut chw = vec![0f32; images.len() * 3 * w * h];
+    for (image, out) in images.iter().zip(chw.chunks_exact_mut(3 * w * h)) {
+        for (i, pixel) in image.data.chunks_exact(3).enumerate() {
+            for c in 0..3 {
+                out[c * w * h + i] = config.normalise(pixel[c], c);
+            }
+        }
+    }
+    Ok(Tensor::from_vec(
+        chw,
+        (images.len(), 3, h, w),
+        &Device::Cpu,
+    )?)
 }
 
 /// One of PIL's separable filters: its kernel and its support at scale 1.

@@ -192,3 +192,52 @@ fn a_vision_only_file_has_no_text_tower() {
             .to_string();
     assert!(message.contains("no SigLIP text tower"), "{message}");
 }
+
+#[test]
+fn text_to_patch_maps_match_the_reference() -> TestResult {
+    use siglip_lens::maps::{logit_drops, value_path, Occlusion};
+    use siglip_lens::{image_file, preprocess, PreprocessConfig};
+
+    let dir = fixtures().join("models/siglip-text");
+    let model = load(&dir, WeightStorage::F32)?;
+    let reference = load_tensors(&dir.join("reference.safetensors"))?;
+    let mask = key_mask(&reference["attention_mask"])?;
+    let out = model.forward(
+        &reference["pixel_values"],
+        &reference["input_ids"],
+        Some(&mask),
+    )?;
+
+    let ours = value_path(
+        &model.vision,
+        &out.vision.last_hidden_state,
+        &out.text_embeds,
+    )?;
+    let worst_value = assert_abs("value_path", &ours, &reference["value_path"], 1e-5)?;
+
+    let config = model.vision.config().clone();
+    let preprocess_config =
+        PreprocessConfig::from_json(&read(&dir, "preprocessor_config.json")?, &config)?;
+    let image = image_file::open(&fixtures().join("images/photo.png"))?;
+    let seen = preprocess(&image, &preprocess_config)?.resized;
+    let (grid, n) = (config.grid_size(), config.num_patches());
+    let image_embed: Vec<f32> = out.image_embeds.flatten_all()?.to_vec1()?;
+    let text_embeds: Vec<Vec<f32>> = out.text_embeds.to_vec2()?;
+    let mut worst_occlusion = 0f32;
+    for window in [1, 3] {
+        let occlusion = Occlusion::new(&seen, grid, config.patch_size, window)?;
+        // In two batches, as the page runs it.
+        let first = occlusion.embeddings(&model.vision, &preprocess_config, 0..n / 2)?;
+        let rest = occlusion.embeddings(&model.vision, &preprocess_config, n / 2..n)?;
+        let occluded: Vec<f32> = Tensor::cat(&[first, rest], 0)?.flatten_all()?.to_vec1()?;
+        let drops: Vec<f32> = text_embeds
+            .iter()
+            .flat_map(|text| logit_drops(&model.logits, &image_embed, &occluded, text))
+            .collect();
+        let drops = Tensor::from_vec(drops, (text_embeds.len(), n), &candle_core::Device::Cpu)?;
+        let key = format!("occlusion_{window}");
+        worst_occlusion = worst_occlusion.max(assert_rel(&key, &drops, &reference[&key], 1e-4)?);
+    }
+    println!("maps: value path abs {worst_value:.2e}, occlusion rel {worst_occlusion:.2e}");
+    Ok(())
+}

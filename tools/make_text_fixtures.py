@@ -109,10 +109,57 @@ def text_reference(model: SiglipModel, processor, image: Image.Image, labels: li
     unmasked = model(input_ids=inputs["input_ids"], pixel_values=inputs["pixel_values"])
     tensors["logits_per_image_unmasked"] = unmasked.logits_per_image
     tensors["text_embeds_unmasked"] = unmasked.text_embeds
+    tensors["value_path"] = value_path(model, out.vision_model_output.last_hidden_state, out.text_embeds)
+    for window in (1, 3):
+        tensors[f"occlusion_{window}"] = occlusion(model, processor, inputs["pixel_values"], out, window)
     return {
         k: (v.detach().contiguous() if v.dtype == torch.int64 else v.detach().to(torch.float32).contiguous())
         for k, v in tensors.items()
     }
+
+
+def value_path(model: SiglipModel, last_hidden_state: torch.Tensor, text_embeds: torch.Tensor) -> torch.Tensor:
+    """MaskCLIP's dense embeddings from transformers' own modules: each patch's value vector
+    (`in_proj` rows 2d..3d of the pooling head's nn.MultiheadAttention) through `out_proj`, then the
+    head's LayerNorm + MLP residual; cosine with each label's embedding. (T, N)."""
+    head = model.vision_model.head
+    d = last_hidden_state.shape[-1]
+    attention = head.attention
+    values = torch.nn.functional.linear(
+        last_hidden_state[0], attention.in_proj_weight[2 * d:], attention.in_proj_bias[2 * d:]
+    )
+    hidden = attention.out_proj(values)
+    hidden = hidden + head.mlp(head.layernorm(hidden))
+    patches = hidden / hidden.norm(p=2, dim=-1, keepdim=True)
+    return text_embeds @ patches.T
+
+
+def occlusion(model: SiglipModel, processor, pixel_values: torch.Tensor, out, window: int) -> torch.Tensor:
+    """The drop in each label's logit when a window × window block of patches, centred on each patch
+    (one further right/down when even, clipped at the edges), is painted with the image's mean colour
+    (rounded half up to 8 bits) and the image is run again. (T, N)."""
+    config = model.config.vision_config
+    grid, p = config.image_size // config.patch_size, config.patch_size
+    # The 8-bit image the model saw, recovered exactly from pixel_values (mean = std = 0.5).
+    seen = torch.round((pixel_values[0].double() * 0.5 + 0.5) * 255).to(torch.uint8).permute(1, 2, 0).numpy()
+    count = seen.shape[0] * seen.shape[1]
+    sums = seen.reshape(-1, 3).astype("uint64").sum(axis=0)
+    colour = [(2 * int(s) + count) // (2 * count) for s in sums]
+    no_resize = SiglipImageProcessorPil(do_resize=False)
+    images = []
+    for patch in range(grid * grid):
+        row, col = divmod(patch, grid)
+        r0, c0 = row - (window - 1) // 2, col - (window - 1) // 2
+        r1, c1 = min(r0 + window, grid), min(c0 + window, grid)
+        r0, c0 = max(r0, 0), max(c0, 0)
+        occluded = seen.copy()
+        occluded[r0 * p:r1 * p, c0 * p:c1 * p] = colour
+        images.append(Image.fromarray(occluded))
+    pixels = no_resize(images=images, return_tensors="pt")["pixel_values"]
+    pooled = model.get_image_features(pixel_values=pixels).pooler_output
+    embeds = pooled / pooled.norm(p=2, dim=-1, keepdim=True)
+    logits = out.text_embeds @ embeds.T * model.logit_scale.exp() + model.logit_bias  # (T, N)
+    return out.logits_per_text - logits
 
 
 def make_tiny(directory: Path, dtype: torch.dtype, seed: int, keep_tokenizer: bool) -> None:

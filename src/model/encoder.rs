@@ -46,4 +46,13 @@ impl SiglipEncoder {
             attentions,
         })
     }
+
+    /// The last block's output alone (b, n, d): the same arithmetic, keeping nothing on the way.
+    pub fn forward_last(&self, embeddings: &Tensor, mask: Option<&KeyMask>) -> Result<Tensor> {
+        let mut xs = embeddings.clone();
+        for layer in &self.layers {
+            xs = layer.forward(&xs, mask)?.0;
+        }
+        Ok(xs)
+    }
 }

@@ -67,4 +67,14 @@ impl SiglipMultiheadAttentionPoolingHead {
         let hidden = (&hidden + self.mlp.forward(&self.layernorm.forward(&hidden)?)?)?; // (b, 1, d)
         Ok((hidden.squeeze(1)?, probs.squeeze(2)?))
     }
+
+    /// The head's output as if the probe attended to one patch alone, for every patch: each patch's
+    /// value vector through the out-projection, then the LayerNorm + MLP residual — MaskCLIP's dense
+    /// embeddings (Zhou et al., 2022). (b, n, d) final states → (b, n, d). A heuristic: the real head
+    /// mixes the values with the probe's attention, and the MLP is not linear.
+    pub fn value_path(&self, xs: &Tensor) -> Result<Tensor> {
+        let values = self.v_proj.forward(xs)?; // (b, n, d)
+        let hidden = self.out_proj.forward(&values)?; // (b, n, d)
+        &hidden + self.mlp.forward(&self.layernorm.forward(&hidden)?)?
+    }
 }

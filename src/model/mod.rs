@@ -101,6 +101,18 @@ impl SiglipVisionTransformer {
             head_attention,
         })
     }
+
+    /// (b, c, h, w) pixel values → the pooled embeddings (b, d) alone, keeping no trace: for many
+    /// images at once (occlusion maps).
+    pub fn pooled(&self, pixel_values: &Tensor) -> Result<Tensor> {
+        let head = match &self.head {
+            Some(head) => head,
+            None => candle_core::bail!("this tower has no pooling head, so no image embedding"),
+        };
+        let embeddings = self.embeddings.forward(pixel_values)?; // (b, n, d)
+        let last = self.encoder.forward_last(&embeddings, None)?;
+        Ok(head.forward(&self.post_layernorm.forward(&last)?)?.0)
+    }
 }
 
 /// `SiglipVisionModel`: the tower and the configuration it was built from.
@@ -146,12 +158,34 @@ impl SiglipVisionModel {
         &self.vision_model.embeddings
     }
 
+    /// The pooling head, when the tower has one.
+    pub fn head(&self) -> Option<&SiglipMultiheadAttentionPoolingHead> {
+        self.vision_model.head.as_ref()
+    }
+
+    /// Pooled embeddings (b, d) of (b, c, h, w) pixel values, without the trace.
+    pub fn pooled(&self, pixel_values: &Tensor) -> error::Result<Tensor> {
+        self.check_pixels(pixel_values)?;
+        if !self.config.vision_use_head {
+            return Err(Error::Config(
+                "this tower has no pooling head (`vision_use_head` is false), so no image embedding"
+                    .into(),
+            ));
+        }
+        Ok(self.vision_model.pooled(pixel_values)?)
+    }
+
     /// (b, c, h, w) pixel values at the configured size → the whole trace.
     pub fn forward(&self, pixel_values: &Tensor) -> error::Result<VisionTrace> {
+        self.check_pixels(pixel_values)?;
+        Ok(self.vision_model.forward(pixel_values)?)
+    }
+
+    fn check_pixels(&self, pixel_values: &Tensor) -> error::Result<()> {
         let c = &self.config;
         let expected = [c.num_channels, c.image_size, c.image_size];
         match pixel_values.dims() {
-            [_, rest @ ..] if rest == expected => Ok(self.vision_model.forward(pixel_values)?),
+            [_, rest @ ..] if rest == expected => Ok(()),
             dims => Err(Error::Image(format!(
                 "pixel_values have shape {dims:?}; this model takes [batch, {}, {}, {}]",
                 c.num_channels, c.image_size, c.image_size
