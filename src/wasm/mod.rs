@@ -13,9 +13,11 @@
 //! message names what was wrong; nothing a caller passes can make the module trap.
 
 mod model;
+mod text;
 mod trace;
 
 pub use model::{Model, ModelBuilder};
+pub use text::{TextModel, TextModelBuilder};
 pub use trace::Trace;
 
 use candle_core::Tensor;

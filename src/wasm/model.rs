@@ -242,4 +242,9 @@ impl Model {
     pub fn inner(&self) -> &SiglipVisionModel {
         &self.model
     }
+
+    /// How images are prepared for this model.
+    pub fn preprocess_config(&self) -> &PreprocessConfig {
+        &self.preprocess
+    }
 }

@@ -152,6 +152,18 @@ impl Trace {
         floats(pooled)
     }
 
+    /// The pooled image embedding divided by its L2 norm — `image_embeds`, what text is scored
+    /// against: Float32Array(hiddenSize); throws without a head.
+    #[wasm_bindgen(js_name = imageEmbeds)]
+    pub fn image_embeds(&self) -> JsResult<Float32Array> {
+        let pooled = self
+            .trace
+            .pooler_output
+            .as_ref()
+            .ok_or_else(|| JsError::new("this checkpoint has no pooling head, so no image embedding"))?;
+        floats(&crate::model::l2_normalize(pooled).map_err(js_error)?)
+    }
+
     /// L2 norm of every patch's vector at `layer`: Float32Array(numPatches).
     #[wasm_bindgen(js_name = patchNorms)]
     pub fn patch_norms(&self, layer: usize) -> JsResult<Float32Array> {
