@@ -12,6 +12,10 @@ pub enum Error {
     /// The image (or pixel tensor) cannot be used.
     #[error("image: {0}")]
     Image(String),
+    /// A tokenizer file (`spiece.model`, `tokenizer.json`, `tokenizer_config.json`, …) is missing,
+    /// unreadable or describes something we do not support; the message names the file.
+    #[error("{0}")]
+    Tokenizer(String),
     /// A tensor operation failed: a bug or an exhausted allocator, not bad input.
     #[error("tensor computation failed: {0}")]
     Candle(candle_core::Error),
