@@ -15,6 +15,10 @@ pub enum Error {
     /// A label or token sequence cannot be used.
     #[error("text: {0}")]
     Text(String),
+    /// A tokenizer file (`spiece.model`, `tokenizer.json`, `tokenizer_config.json`, …) is missing,
+    /// unreadable or describes something we do not support; the message names the file.
+    #[error("{0}")]
+    Tokenizer(String),
     /// A tensor operation failed: a bug or an exhausted allocator, not bad input.
     #[error("tensor computation failed: {0}")]
     Candle(candle_core::Error),

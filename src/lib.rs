@@ -6,6 +6,7 @@
 //! - [`checkpoint`]: finds the tower inside `model.safetensors` and checks every tensor.
 //! - [`preprocess`]: image → pixel values, as `SiglipImageProcessor` (PIL path) does.
 //! - [`model`]: the tower, one module per transformers class, and its [`VisionTrace`].
+//! - [`tokenizer`]: SigLIP's and SigLIP 2's tokenizers, `input_ids` exactly as transformers'.
 
 pub mod analysis;
 pub mod checkpoint;
@@ -19,6 +20,7 @@ pub mod model;
 pub mod preprocess;
 pub mod simd;
 pub mod store;
+pub mod tokenizer;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
@@ -28,3 +30,4 @@ pub use config::{
 pub use error::{Error, Result};
 pub use model::{SiglipModel, SiglipTextModel, SiglipVisionModel, TextTrace, VisionTrace};
 pub use preprocess::{preprocess, Preprocessed, Rgb8, Rgba8};
+pub use tokenizer::{Tokenizer, TokenizerFiles};

@@ -371,3 +371,110 @@ fn simd_exp_and_gelu_match_the_scalar_definitions() {
         assert!((*got as f64 - want).abs() < 1e-7, "{got} vs {want}");
     }
 }
+
+/// One tokenizer fixture folder: its files and transformers' reference ids.
+struct TokenizerFixture {
+    name: &'static str,
+    files: siglip_lens::TokenizerFiles<'static>,
+    reference: &'static str,
+}
+
+const TOKENIZER_FIXTURES: [TokenizerFixture; 3] = [
+    TokenizerFixture {
+        name: "siglip",
+        files: siglip_lens::TokenizerFiles {
+            spiece_model: Some(include_bytes!("fixtures/tokenizers/siglip/spiece.model")),
+            tokenizer_json: None,
+            tokenizer_config: Some(include_str!(
+                "fixtures/tokenizers/siglip/tokenizer_config.json"
+            )),
+            special_tokens_map: Some(include_str!(
+                "fixtures/tokenizers/siglip/special_tokens_map.json"
+            )),
+            config: Some(include_str!("fixtures/tokenizers/siglip/config.json")),
+        },
+        reference: include_str!("fixtures/tokenizers/siglip/reference.json"),
+    },
+    TokenizerFixture {
+        name: "siglip-bytes",
+        files: siglip_lens::TokenizerFiles {
+            spiece_model: Some(include_bytes!(
+                "fixtures/tokenizers/siglip-bytes/spiece.model"
+            )),
+            tokenizer_json: None,
+            tokenizer_config: Some(include_str!(
+                "fixtures/tokenizers/siglip-bytes/tokenizer_config.json"
+            )),
+            special_tokens_map: Some(include_str!(
+                "fixtures/tokenizers/siglip-bytes/special_tokens_map.json"
+            )),
+            config: Some(include_str!("fixtures/tokenizers/siglip-bytes/config.json")),
+        },
+        reference: include_str!("fixtures/tokenizers/siglip-bytes/reference.json"),
+    },
+    TokenizerFixture {
+        name: "siglip2",
+        files: siglip_lens::TokenizerFiles {
+            spiece_model: None,
+            tokenizer_json: Some(include_str!("fixtures/tokenizers/siglip2/tokenizer.json")),
+            tokenizer_config: Some(include_str!(
+                "fixtures/tokenizers/siglip2/tokenizer_config.json"
+            )),
+            special_tokens_map: Some(include_str!(
+                "fixtures/tokenizers/siglip2/special_tokens_map.json"
+            )),
+            config: Some(include_str!("fixtures/tokenizers/siglip2/config.json")),
+        },
+        reference: include_str!("fixtures/tokenizers/siglip2/reference.json"),
+    },
+];
+
+/// Same checks as tests/tokenizer.rs: every string's ids identical to transformers'.
+#[wasm_bindgen_test]
+fn tokenizers_match_transformers_in_the_browser() {
+    let ids = |value: &serde_json::Value| -> Vec<u32> {
+        let list = value.as_array().expect("id list");
+        list.iter()
+            .map(|v| v.as_u64().expect("id") as u32)
+            .collect()
+    };
+    let mut failures = Vec::new();
+    for fixture in &TOKENIZER_FIXTURES {
+        let reference: serde_json::Value = serde_json::from_str(fixture.reference).unwrap();
+        let tokenizer = siglip_lens::Tokenizer::from_files(&fixture.files).unwrap();
+        let max_length = reference["max_length"].as_u64().unwrap() as usize;
+        assert_eq!(tokenizer.max_length(), max_length, "{}", fixture.name);
+        let cases = reference["cases"].as_array().unwrap();
+        assert!(cases.len() >= 40, "{}: too few cases", fixture.name);
+        for case in cases {
+            let text = case["text"].as_str().unwrap();
+            let checks = [
+                ("unpadded", tokenizer.encode(text), ids(&case["unpadded"])),
+                (
+                    "max_length",
+                    tokenizer.encode_padded(text, max_length).unwrap(),
+                    ids(&case["input_ids"]),
+                ),
+                (
+                    "16",
+                    tokenizer.encode_padded(text, 16).unwrap(),
+                    ids(&case["input_ids_16"]),
+                ),
+            ];
+            for (what, ours, theirs) in checks {
+                if ours != theirs {
+                    failures.push(format!(
+                        "{} {text:?} ({what}): ours {ours:?}, transformers {theirs:?}",
+                        fixture.name
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let damaged = siglip_lens::TokenizerFiles {
+        spiece_model: Some(b"not a model"),
+        ..Default::default()
+    };
+    assert!(siglip_lens::Tokenizer::from_files(&damaged).is_err());
+}

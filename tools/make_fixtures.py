@@ -5,6 +5,7 @@
     tools/.venv/bin/python tools/make_fixtures.py            # tests/fixtures + www/models/demo
     tools/.venv/bin/python tools/make_fixtures.py --base224 tools/out/base224   # real-shape check (not committed)
     tools/.venv/bin/python tools/make_fixtures.py --so400m tools/out/so400m     # largest tower, for the page
+    tools/.venv/bin/python tools/make_fixtures.py --only tokenizer   # tests/fixtures/tokenizers (tools/tokenizer_fixtures.py)
 
 Everything is seeded: rerunning it rewrites the same files. CI never runs this script.
 
@@ -273,7 +274,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base224", type=Path, help="write only the base-224 checkpoint and reference here")
     parser.add_argument("--so400m", type=Path, help="write only a random so400m-384 vision tower here")
+    parser.add_argument("--only", choices=["tokenizer"], help="write only these fixtures (tokenizer: tests/fixtures/tokenizers)")
     args = parser.parse_args()
+    if args.only == "tokenizer":
+        from tokenizer_fixtures import make_tokenizers
+
+        make_tokenizers()
+        return
     torch.set_num_threads(2)
     if args.base224:
         make_base224(args.base224)
