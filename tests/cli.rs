@@ -1,4 +1,5 @@
-//! The CLI end to end: `encode` (image file in, trace file out, named as transformers names them) and `convert`.
+//! The CLI end to end: `encode` (image file in, trace file out, named as transformers names them),
+//! `score` (labels against an image) and `convert`.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
@@ -24,13 +25,21 @@ fn encode(args: &[&str]) -> Output {
 
 /// Runs `encode` with `args` into a temporary file, expects success, and returns what it wrote.
 fn encode_tensors(args: &[&str]) -> Result<HashMap<String, Tensor>, Box<dyn std::error::Error>> {
+    command_tensors("encode", args)
+}
+
+/// Runs `command` with `args` into a temporary file, expects success, and returns what it wrote.
+fn command_tensors(
+    command: &str,
+    args: &[&str],
+) -> Result<HashMap<String, Tensor>, Box<dyn std::error::Error>> {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let out = std::env::temp_dir().join(format!(
         "siglip-lens-cli-{}-{}.safetensors",
         std::process::id(),
         RUNS.fetch_add(1, Ordering::Relaxed)
     ));
-    let output = encode(&[args, &["--out", out.to_str().unwrap()]].concat());
+    let output = run(&[&[command], args, &["--out", out.to_str().unwrap()]].concat());
     assert!(
         output.status.success(),
         "{}",
@@ -237,4 +246,99 @@ fn convert_to_f16_halves_the_tower_and_computes_as_f16_storage() -> TestResult {
         !same.status.success() && String::from_utf8_lossy(&same.stderr).contains("another folder")
     );
     Ok(())
+}
+
+/// The labels tools/make_text_fixtures.py scored, from the reference file's metadata.
+fn fixture_labels(reference: &std::path::Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let bytes = std::fs::read(reference)?;
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes)?;
+    let labels = metadata
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("labels"))
+        .ok_or("reference.safetensors has no `labels` metadata")?;
+    Ok(serde_json::from_str(labels)?)
+}
+
+#[test]
+fn score_labels_against_an_image() -> TestResult {
+    let model = fixtures().join("models/siglip-text");
+    let image = fixtures().join("images/photo.png");
+    let labels = fixture_labels(&model.join("reference.safetensors"))?;
+    let mut args = vec![
+        "--model",
+        model.to_str().unwrap(),
+        "--image",
+        image.to_str().unwrap(),
+        "--maps",
+        "--window",
+        "3",
+    ];
+    for label in &labels {
+        args.extend(["--text", label.as_str()]);
+    }
+    let ours = command_tensors("score", &args)?;
+    let reference = load_tensors(&model.join("reference.safetensors"))?;
+    for key in ["input_ids", "attention_mask"] {
+        let (a, b) = (
+            ours[key].to_vec2::<i64>()?,
+            reference[key].to_vec2::<i64>()?,
+        );
+        assert_eq!(a, b, "{key} identical to the processor's");
+    }
+    for key in [
+        "text_embeds",
+        "image_embeds",
+        "logits_per_image",
+        "logits_per_text",
+    ] {
+        assert_rel(key, &ours[key], &reference[key], 1e-4)?;
+    }
+    assert_abs(
+        "value_path",
+        &ours["value_path"],
+        &reference["value_path"],
+        1e-5,
+    )?;
+    assert_rel(
+        "occlusion",
+        &ours["occlusion"],
+        &reference["occlusion_3"],
+        1e-4,
+    )?;
+
+    // Without the mask, as `model(input_ids=…, pixel_values=…)`.
+    args.truncate(4);
+    for label in &labels {
+        args.extend(["--text", label.as_str()]);
+    }
+    args.push("--no-attention-mask");
+    let unmasked = command_tensors("score", &args)?;
+    assert_rel(
+        "logits_per_image (no mask)",
+        &unmasked["logits_per_image"],
+        &reference["logits_per_image_unmasked"],
+        1e-4,
+    )?;
+    Ok(())
+}
+
+#[test]
+fn score_explains_a_checkpoint_without_text() {
+    let model = fixtures().join("models/vision-bf16");
+    let image = fixtures().join("images/photo.png");
+    let output = run(&[
+        "score",
+        "--model",
+        model.to_str().unwrap(),
+        "--image",
+        image.to_str().unwrap(),
+        "--text",
+        "a cat",
+        "--out",
+        "/dev/null",
+    ]);
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("no SigLIP text tower"), "{message}");
 }

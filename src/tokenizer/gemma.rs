@@ -161,6 +161,11 @@ impl Siglip2Tokenizer {
         self.pad_id
     }
 
+    /// Where padding goes (`tokenizer_config.json`'s `padding_side`; right by default).
+    pub fn padding_side(&self) -> super::Side {
+        self.padding_side
+    }
+
     pub fn eos_id(&self) -> Option<u32> {
         self.eos_id
     }

@@ -197,3 +197,21 @@ fn pad(ids: &mut Vec<u32>, length: usize, pad_id: u32, side: Side) {
 pub(crate) fn is_python_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
+
+impl Tokenizer {
+    /// The `attention_mask` the processor returns beside `encode_padded(text, max_length)`: true for
+    /// the label's own ids (special tokens included), false for padding.
+    pub fn attention_mask(&self, text: &str, max_length: usize) -> Vec<bool> {
+        let own = self.encode(text).len().min(max_length);
+        let padding_left = match self {
+            Tokenizer::Siglip(t) => t.padding_side() == Side::Left,
+            Tokenizer::Siglip2(t) => t.padding_side() == Side::Left,
+        };
+        let (pad, own) = (max_length - own, std::iter::repeat_n(true, own));
+        let padding = std::iter::repeat_n(false, pad);
+        match padding_left {
+            true => padding.chain(own).collect(),
+            false => own.chain(padding).collect(),
+        }
+    }
+}

@@ -117,6 +117,11 @@ impl SiglipTokenizer {
         self.pad_id
     }
 
+    /// Where padding goes (`tokenizer_config.json`'s `padding_side`; right by default).
+    pub fn padding_side(&self) -> super::Side {
+        self.padding_side
+    }
+
     pub fn eos_id(&self) -> u32 {
         self.eos_id
     }

@@ -13,14 +13,14 @@
 use std::collections::HashMap;
 
 use candle_core::Tensor;
-use js_sys::{Array, Float32Array, Uint32Array};
+use js_sys::{Float32Array, Uint32Array};
 use wasm_bindgen::prelude::*;
 
 use super::{js_error, on_pool, storage, JsResult, Model, Trace};
 use crate::checkpoint::WeightStorage;
 use crate::config::TextConfig;
 use crate::maps::{logit_drops, value_path, Occlusion};
-use crate::model::{l2_normalize, ids_tensor, KeyMask, LogitParams, SiglipTextModel};
+use crate::model::{ids_tensor, l2_normalize, KeyMask, LogitParams, SiglipTextModel};
 use crate::preprocess::Rgb8;
 use crate::store::TensorStore;
 use crate::tokenizer::{Tokenizer, TokenizerFiles};
@@ -198,18 +198,6 @@ impl TextModel {
         Ok(self.encode(label)?.1.iter().filter(|&&keep| keep).count())
     }
 
-    /// The pieces a label becomes, as text (e.g. "▁a", "▁photo", "</s>"), padding left out.
-    pub fn pieces(&self, label: &str) -> JsResult<Array> {
-        let (ids, keep) = self.encode(label)?;
-        let out = Array::new();
-        for (id, keep) in ids.iter().zip(keep) {
-            if keep {
-                out.push(&JsValue::from_str(&self.tokenizer.piece(*id)));
-            }
-        }
-        Ok(out)
-    }
-
     /// L2-normalised text embeddings (`text_embeds`) of `labels`, one forward for all of them:
     /// Float32Array(labels × embedSize).
     pub fn embed(&self, labels: Vec<String>) -> JsResult<Float32Array> {
@@ -298,9 +286,12 @@ impl TextModel {
 
     /// A label's padded ids and its attention mask.
     fn encode(&self, label: &str) -> JsResult<(Vec<u32>, Vec<bool>)> {
-        self.tokenizer
-            .encode_with_mask(label, self.sequence_length())
-            .map_err(js_error)
+        let length = self.sequence_length();
+        let ids = self
+            .tokenizer
+            .encode_padded(label, length)
+            .map_err(js_error)?;
+        Ok((ids, self.tokenizer.attention_mask(label, length)))
     }
 
     /// The embedding width shared by the image and the labels; errors name a mismatch.
@@ -336,9 +327,14 @@ impl Model {
                 text_embeds.len()
             )));
         }
-        let texts = Tensor::from_slice(text_embeds, (text_embeds.len() / d, d), &candle_core::Device::Cpu)
-            .map_err(js_error)?;
-        let map = value_path(self.inner(), &trace.inner().last_hidden_state, &texts).map_err(js_error)?;
+        let texts = Tensor::from_slice(
+            text_embeds,
+            (text_embeds.len() / d, d),
+            &candle_core::Device::Cpu,
+        )
+        .map_err(js_error)?;
+        let map =
+            value_path(self.inner(), &trace.inner().last_hidden_state, &texts).map_err(js_error)?;
         super::floats(&map)
     }
 

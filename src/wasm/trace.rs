@@ -156,11 +156,9 @@ impl Trace {
     /// against: Float32Array(hiddenSize); throws without a head.
     #[wasm_bindgen(js_name = imageEmbeds)]
     pub fn image_embeds(&self) -> JsResult<Float32Array> {
-        let pooled = self
-            .trace
-            .pooler_output
-            .as_ref()
-            .ok_or_else(|| JsError::new("this checkpoint has no pooling head, so no image embedding"))?;
+        let pooled = self.trace.pooler_output.as_ref().ok_or_else(|| {
+            JsError::new("this checkpoint has no pooling head, so no image embedding")
+        })?;
         floats(&crate::model::l2_normalize(pooled).map_err(js_error)?)
     }
 

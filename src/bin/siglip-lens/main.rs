@@ -10,6 +10,8 @@ mod convert;
 mod encode;
 #[cfg(not(target_arch = "wasm32"))]
 mod input;
+#[cfg(not(target_arch = "wasm32"))]
+mod score;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
@@ -29,12 +31,15 @@ fn main() -> std::process::ExitCode {
     enum Command {
         /// Encode one image and write pixel_values, hidden states, attentions (and the head's outputs).
         Encode(encode::Encode),
+        /// Score labels against one image: input_ids, text and image embeddings, sigmoid logits.
+        Score(score::Score),
         /// Write the vision tower alone, its matrices in f16 (half the download for the page).
         Convert(convert::Convert),
     }
 
     let result = match Cli::parse().command {
         Command::Encode(args) => encode::run(&args),
+        Command::Score(args) => score::run(&args),
         Command::Convert(args) => convert::run(&args),
     };
     match result {
