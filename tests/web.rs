@@ -478,3 +478,178 @@ fn tokenizers_match_transformers_in_the_browser() {
     };
     assert!(siglip_lens::Tokenizer::from_files(&damaged).is_err());
 }
+
+// ---- the text tower and the scores ---------------------------------------------------------------
+
+const TEXT_DIR_CONFIG: &str = include_str!("fixtures/models/siglip-text/config.json");
+const TEXT_PREPROCESSOR: &str =
+    include_str!("fixtures/models/siglip-text/preprocessor_config.json");
+const TEXT_WEIGHTS: &[u8] = include_bytes!("fixtures/models/siglip-text/model.safetensors");
+const TEXT_REFERENCE: &[u8] = include_bytes!("fixtures/models/siglip-text/reference.safetensors");
+const TEXT_SPIECE: &[u8] = include_bytes!("fixtures/models/siglip-text/spiece.model");
+const TEXT_TOKENIZER_CONFIG: &[u8] =
+    include_bytes!("fixtures/models/siglip-text/tokenizer_config.json");
+const PHOTO_PNG: &[u8] = include_bytes!("fixtures/images/photo.png");
+
+/// Largest |a − b| over two equally long slices; NaN anywhere makes it NaN (so `<=` fails).
+fn worst(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "lengths differ");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, |m, d| {
+            if d.is_nan() || m.is_nan() {
+                f32::NAN
+            } else {
+                m.max(d)
+            }
+        })
+}
+
+/// The text tower built the way the page builds it: tensor by tensor, then the tokenizer's files.
+fn text_model(storage: &str) -> siglip_lens::wasm::TextModel {
+    let mut builder = siglip_lens::wasm::TextModelBuilder::new(Some(storage.into()))
+        .map_err(|_| "builder")
+        .unwrap();
+    let file = safetensors::SafeTensors::deserialize(TEXT_WEIGHTS).unwrap();
+    for (name, view) in file.tensors() {
+        if name.starts_with("vision_model.") {
+            continue; // the page sends the text tower alone
+        }
+        let shape: Vec<u32> = view.shape().iter().map(|&d| d as u32).collect();
+        builder
+            .add_tensor(&name, &format!("{:?}", view.dtype()), &shape, view.data())
+            .map_err(|_| "tensor")
+            .unwrap();
+    }
+    builder
+        .add_tokenizer_file("spiece.model", TEXT_SPIECE)
+        .map_err(|_| "spiece")
+        .unwrap();
+    builder
+        .add_tokenizer_file("tokenizer_config.json", TEXT_TOKENIZER_CONFIG)
+        .map_err(|_| "config")
+        .unwrap();
+    builder.build(TEXT_DIR_CONFIG).map_err(|_| "build").unwrap()
+}
+
+fn fixture_labels() -> Vec<String> {
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(TEXT_REFERENCE).unwrap();
+    serde_json::from_str(&metadata.metadata().as_ref().unwrap()["labels"]).unwrap()
+}
+
+#[wasm_bindgen_test]
+fn text_tower_scores_and_maps_match_transformers() {
+    let reference = tensors(TEXT_REFERENCE);
+    let labels = fixture_labels();
+    let text = text_model("f32");
+    assert!(text.has_scores());
+    // input_ids: identical to the processor's.
+    let ids: Vec<i64> = reference["input_ids"]
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let length = text.max_length();
+    for (i, label) in labels.iter().enumerate() {
+        let ours: Vec<i64> = text
+            .tokenize(label)
+            .map_err(|_| "ids")
+            .unwrap()
+            .to_vec()
+            .into_iter()
+            .map(i64::from)
+            .collect();
+        assert_eq!(ours, ids[i * length..][..length], "{label:?}");
+    }
+    // text_embeds, then the score table against transformers' image_embeds.
+    let embeds = text
+        .embed(labels.clone())
+        .map_err(|_| "embed")
+        .unwrap()
+        .to_vec();
+    let expected = values(&reference["text_embeds"]);
+    assert!(
+        worst(&embeds, &expected) <= 1e-4,
+        "text_embeds: {}",
+        worst(&embeds, &expected)
+    );
+    let model = Model::new(
+        TEXT_DIR_CONFIG,
+        Some(TEXT_PREPROCESSOR.into()),
+        TEXT_WEIGHTS,
+        None,
+    )
+    .map_err(|_| "model")
+    .unwrap();
+    let rgba = image::load_from_memory(PHOTO_PNG).unwrap().to_rgba8();
+    let trace = model
+        .run(rgba.as_raw(), rgba.width() as usize, rgba.height() as usize)
+        .map_err(|_| "run")
+        .unwrap();
+    let image_embeds = trace.image_embeds().map_err(|_| "image").unwrap().to_vec();
+    let expected_image = values(&reference["image_embeds"]);
+    assert!(worst(&image_embeds, &expected_image) <= 1e-4);
+    let table = text
+        .score_table(&image_embeds, &embeds)
+        .map_err(|_| "table")
+        .unwrap()
+        .to_vec();
+    let t = labels.len();
+    let logits = values(&reference["logits_per_image"]);
+    let scale = logits.iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(worst(&table[t..2 * t], &logits) <= 1e-4 * scale, "logits");
+    for (p, l) in table[2 * t..].iter().zip(&logits) {
+        assert!((p - 1.0 / (1.0 + (-l).exp())).abs() <= 1e-6, "sigmoid");
+    }
+    // The maps.
+    let value_path = model
+        .value_path_map(&trace, &embeds)
+        .map_err(|_| "value path")
+        .unwrap()
+        .to_vec();
+    assert!(
+        worst(&value_path, &values(&reference["value_path"])) <= 1e-5,
+        "value_path"
+    );
+    let n = trace.num_patches();
+    let mut occluded = Vec::new();
+    for start in (0..n).step_by(5) {
+        let count = 5.min(n - start);
+        occluded.extend(
+            model
+                .occlusion_embeds(&trace, 3, start, count)
+                .map_err(|_| "occlusion")
+                .unwrap()
+                .to_vec(),
+        );
+    }
+    let d = embeds.len() / t;
+    let expected = values(&reference["occlusion_3"]);
+    let scale = expected.iter().fold(0f32, |m, v| m.max(v.abs()));
+    for (i, text_embed) in embeds.chunks_exact(d).enumerate() {
+        let drops = text
+            .logit_drops(&image_embeds, &occluded, text_embed)
+            .map_err(|_| "drops")
+            .unwrap()
+            .to_vec();
+        assert!(
+            worst(&drops, &expected[i * n..][..n]) <= 1e-4 * scale,
+            "occlusion of label {i}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn text_tower_in_f16_stays_close() {
+    let reference = tensors(TEXT_REFERENCE);
+    let text = text_model("f16");
+    assert_eq!(text.weight_storage(), "f16");
+    let embeds = text
+        .embed(fixture_labels())
+        .map_err(|_| "embed")
+        .unwrap()
+        .to_vec();
+    let diff = worst(&embeds, &values(&reference["text_embeds"]));
+    assert!(diff <= 1e-2, "text_embeds with f16 weights: {diff}");
+}
