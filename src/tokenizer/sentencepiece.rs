@@ -254,15 +254,14 @@ impl SentencePiece {
             let till_here = best[starts_at].score;
             let char_len = utf8_len(bytes[starts_at]).min(size - starts_at);
             let mut has_single_node = false;
-            // As in the library: a piece's candidate is summed and compared in double precision
-            // (its score expression has a double literal), an unknown's in single; both are stored
-            // as f32.
-            let offer = |end: usize, id: u32, candidate: f64, best: &mut [Best]| {
+            // All in f32, as the library (0.2.x as pip ships it) computes: candidates are the
+            // float sum of the score and the best score so far, compared in float.
+            let offer = |end: usize, id: u32, candidate: f32, best: &mut [Best]| {
                 let target = &mut best[end];
-                if target.starts_at.is_none() || candidate > f64::from(target.score) {
+                if target.starts_at.is_none() || candidate > target.score {
                     *target = Best {
                         id,
-                        score: candidate as f32,
+                        score: candidate,
                         starts_at: Some(starts_at),
                     };
                 }
@@ -273,23 +272,22 @@ impl SentencePiece {
                     continue;
                 }
                 let score = if piece.kind == PieceType::UserDefined {
-                    f64::from(length as f32 * self.max_score) - 0.1
+                    length as f32 * self.max_score - 0.1
                 } else {
-                    f64::from(piece.score)
+                    piece.score
                 };
-                offer(
-                    starts_at + length,
-                    id,
-                    score + f64::from(till_here),
-                    &mut best,
-                );
+                offer(starts_at + length, id, score + till_here, &mut best);
                 if length == char_len {
                     has_single_node = true;
                 }
             }
             if !has_single_node {
-                let candidate = f64::from(unk_score + till_here);
-                offer(starts_at + char_len, self.unk_id, candidate, &mut best);
+                offer(
+                    starts_at + char_len,
+                    self.unk_id,
+                    unk_score + till_here,
+                    &mut best,
+                );
             }
             starts_at += char_len;
         }
