@@ -73,8 +73,8 @@ pub struct SentencePiece {
     matchable: HashMap<String, u32>,
     /// … and the rest (CONTROL, UNKNOWN, BYTE), its `reserved_id_map_`.
     reserved: HashMap<String, u32>,
-    /// Prefix trie over `matchable`, for the lattice.
-    trie: PieceTrie,
+    /// Length in bytes of the longest piece in `matchable`, to bound the lattice's look-ups.
+    longest: usize,
     unk_id: u32,
     min_score: f32,
     max_score: f32,
@@ -165,13 +165,13 @@ impl SentencePiece {
                 }
             }
         }
-        let trie = PieceTrie::new(&matchable);
+        let longest = matchable.keys().map(String::len).max().unwrap_or(0);
         let normalizer = Normalizer::new(spec, user_defined)?;
         Ok(Self {
             pieces,
             matchable,
             reserved,
-            trie,
+            longest,
             unk_id,
             min_score,
             max_score,
@@ -231,6 +231,14 @@ impl SentencePiece {
         out
     }
 
+    /// `(length in bytes, id)` of every matchable piece that starts `text`, shortest first (what
+    /// the library's trie traversal finds).
+    fn prefixes<'a>(&'a self, text: &'a str) -> impl Iterator<Item = (usize, u32)> + 'a {
+        (1..=self.longest.min(text.len()))
+            .filter(|&end| text.is_char_boundary(end))
+            .filter_map(|end| self.matchable.get(&text[..end]).map(|&id| (end, id)))
+    }
+
     /// The best segmentation (`EncodeOptimized`): `(start, end, id)` byte spans of `normalized`,
     /// consecutive unknown spans merged into one as the library does.
     fn viterbi(&self, normalized: &str) -> Vec<(usize, usize, u32)> {
@@ -266,7 +274,7 @@ impl SentencePiece {
                     };
                 }
             };
-            for (length, id) in self.trie.prefixes(&bytes[starts_at..]) {
+            for (length, id) in self.prefixes(&normalized[starts_at..]) {
                 let piece = &self.pieces[id as usize];
                 if piece.kind == PieceType::Unused {
                     continue;
@@ -341,56 +349,6 @@ fn parse_piece(bytes: &[u8]) -> Result<Piece> {
     }
     let text = text.ok_or_else(|| bad("a piece has no text"))?;
     Ok(Piece { text, score, kind })
-}
-
-/// A trie over piece bytes: `prefixes` yields every piece that starts the input.
-#[derive(Debug, Default)]
-struct PieceTrie {
-    nodes: Vec<TrieNode>,
-}
-
-#[derive(Debug, Default)]
-struct TrieNode {
-    children: Vec<(u8, u32)>,
-    id: Option<u32>,
-}
-
-impl PieceTrie {
-    fn new(pieces: &HashMap<String, u32>) -> Self {
-        let mut trie = PieceTrie {
-            nodes: vec![TrieNode::default()],
-        };
-        for (text, &id) in pieces {
-            let mut node = 0usize;
-            for &byte in text.as_bytes() {
-                node = match trie.nodes[node].children.iter().find(|(b, _)| *b == byte) {
-                    Some(&(_, next)) => next as usize,
-                    None => {
-                        trie.nodes.push(TrieNode::default());
-                        let next = trie.nodes.len() - 1;
-                        trie.nodes[node].children.push((byte, next as u32));
-                        next
-                    }
-                };
-            }
-            trie.nodes[node].id = Some(id);
-        }
-        trie
-    }
-
-    /// `(length in bytes, id)` of every piece that is a prefix of `input`, shortest first.
-    fn prefixes<'a>(&'a self, input: &'a [u8]) -> impl Iterator<Item = (usize, u32)> + 'a {
-        let mut node = 0usize;
-        input
-            .iter()
-            .enumerate()
-            .map_while(move |(i, byte)| {
-                let next = self.nodes[node].children.iter().find(|(b, _)| b == byte)?;
-                node = next.1 as usize;
-                Some((i + 1, self.nodes[node].id))
-            })
-            .filter_map(|(len, id)| id.map(|id| (len, id)))
-    }
 }
 
 /// `NormalizerSpec`: the rule name is not needed, its compiled form is in the character map.
