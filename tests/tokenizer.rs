@@ -1,6 +1,8 @@
 //! The tokenizers against transformers 5.24: every string of tools/tokenizer_fixtures.py, in every
 //! fixture folder, must give exactly the `input_ids` AutoTokenizer gave (unpadded, padded to the
 //! checkpoint's max_length, padded and truncated to 16); and bad files must give errors.
+//! (The browsers run the same comparison in tests/web.rs.)
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::path::{Path, PathBuf};
 
@@ -69,11 +71,22 @@ fn check(name: &str, class: &str) {
             }
         }
     }
+    let random = reference["random"].as_array().unwrap();
+    assert!(random.len() >= 300, "{name}: too few random strings");
+    for case in random {
+        let text = case["text"].as_str().unwrap();
+        let (ours, theirs) = (tokenizer.encode(text), ids(&case["unpadded"]));
+        if ours != theirs {
+            failures.push(format!(
+                "{text:?} (random):\n  ours         {ours:?}\n  transformers {theirs:?}"
+            ));
+        }
+    }
+    let total = cases.len() + random.len();
     assert!(
         failures.is_empty(),
-        "{name}: {} of {} strings differ:\n{}",
+        "{name}: {} of {total} strings differ:\n{}",
         failures.len(),
-        cases.len(),
         failures.join("\n")
     );
 }

@@ -470,6 +470,16 @@ fn tokenizers_match_transformers_in_the_browser() {
                 }
             }
         }
+        for case in reference["random"].as_array().unwrap() {
+            let text = case["text"].as_str().unwrap();
+            let (ours, theirs) = (tokenizer.encode(text), ids(&case["unpadded"]));
+            if ours != theirs {
+                failures.push(format!(
+                    "{} {text:?} (random): ours {ours:?}, transformers {theirs:?}",
+                    fixture.name
+                ));
+            }
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     let damaged = siglip_lens::TokenizerFiles {

@@ -16,11 +16,13 @@ writes tests/fixtures/tokenizers/<name>/ (and nothing else):
 
 Each folder gets reference.json: for every string in STRINGS, the input_ids transformers returns when
 the folder is loaded with AutoTokenizer and the processor's standard call is made
-(padding="max_length", truncation=True), at the checkpoint's max_length and at 16 (so400m-224's).
+(padding="max_length", truncation=True), at the checkpoint's max_length and at 16 (so400m-224's),
+and unpadded; and for 300 seeded random strings (`random`), the unpadded input_ids.
 """
 
 import inspect
 import json
+import random
 import shutil
 import tempfile
 from pathlib import Path
@@ -82,6 +84,18 @@ STRINGS = [
     "a " * 70,
     "supercalifragilisticexpialidocious antidisestablishmentarianism",
 ]
+
+# Seeded random labels over an awkward alphabet (accents precomposed and combining, CJK, emoji,
+# full-width forms, sigma, dotted I, digit runs whose splits tie): compared unpadded.
+RANDOM_ALPHABET = list("abcdeéèêëñüöäßçåøæœ東京写真猫中文한국어🐱👍 \t\n.,!?-'\"ＡＢＣ１２３ﬁ½²ΣσςİıǅⅫ①<>/▁") + [
+    "e\u0301", "a\u0308", "\u200b", "\u00a0", "</s>", "<unk>", "<table>", "11", "111", "1",
+]
+
+
+def random_strings(count: int = 300) -> list:
+    rng = random.Random(20261202)
+    return ["".join(rng.choice(RANDOM_ALPHABET) for _ in range(rng.randint(1, 24))) for _ in range(count)]
+
 
 # Text the SentencePiece models learn from: English prose from the standard library's docstrings,
 # and a few lines in other scripts so that some accented and CJK pieces exist and others stay unknown.
@@ -274,6 +288,18 @@ def write_hub_siglip2_configs(directory: Path) -> None:
     })
 
 
+def compact_json(value: dict) -> str:
+    """JSON with one line per case, so the file stays small and diffs stay readable."""
+    lines = []
+    for key, item in value.items():
+        if isinstance(item, list):
+            rows = ",\n".join("  " + json.dumps(row, ensure_ascii=False) for row in item)
+            lines.append(f"{json.dumps(key)}: [\n{rows}\n]")
+        else:
+            lines.append(f"{json.dumps(key)}: {json.dumps(item, ensure_ascii=False)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
 def write_reference(directory: Path) -> None:
     """transformers' input_ids for every string: AutoTokenizer on the folder, the processor's standard call."""
     from transformers import AutoTokenizer
@@ -287,6 +313,7 @@ def write_reference(directory: Path) -> None:
         unpadded = tokenizer(text)["input_ids"]
         assert len(ids) == max_length and len(ids16) == 16, text
         cases.append({"text": text, "input_ids": ids, "input_ids_16": ids16, "unpadded": unpadded})
+    random_cases = [{"text": text, "unpadded": tokenizer(text)["input_ids"]} for text in random_strings()]
     reference = {
         "tokenizer_class": type(tokenizer).__name__,
         "max_length": max_length,
@@ -294,8 +321,9 @@ def write_reference(directory: Path) -> None:
         "eos_token_id": tokenizer.eos_token_id,
         "unk_token_id": tokenizer.unk_token_id,
         "cases": cases,
+        "random": random_cases,
     }
-    (directory / "reference.json").write_text(json.dumps(reference, indent=1, ensure_ascii=False) + "\n")
+    (directory / "reference.json").write_text(compact_json(reference), encoding="utf-8")
     print(f"wrote {directory} ({type(tokenizer).__name__}, max_length {max_length}, {len(cases)} strings)")
 
 

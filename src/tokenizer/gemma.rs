@@ -31,6 +31,8 @@ fn bad(what: impl std::fmt::Display) -> Error {
 }
 
 /// SigLIP 2's tokenizer (`Siglip2Tokenizer`, or `GemmaTokenizer` with `lowercase = false`).
+///
+/// Reference: <https://github.com/huggingface/transformers/blob/v5.24.0/src/transformers/models/siglip2/tokenization_siglip2.py>
 #[derive(Debug)]
 pub struct Siglip2Tokenizer {
     bpe: Bpe,

@@ -15,7 +15,7 @@
 //!
 //! Both are written from scratch rather than with Hugging Face's `tokenizers` crate: SigLIP v1's
 //! reference is the `sentencepiece` library, not `tokenizers`, and `tokenizers` for wasm32 adds
-//! ≈ 2.6 MB to the module (see the README's tokenizer section for the measurements).
+//! ≈ 2.5 MB to the module (see the README's tokenizer section for the measurements).
 
 mod config;
 mod gemma;

@@ -73,8 +73,8 @@ pub struct SentencePiece {
     matchable: HashMap<String, u32>,
     /// … and the rest (CONTROL, UNKNOWN, BYTE), its `reserved_id_map_`.
     reserved: HashMap<String, u32>,
-    /// Prefix trie over `matchable`, for the lattice.
-    trie: PieceTrie,
+    /// Length in bytes of the longest piece in `matchable`, to bound the lattice's look-ups.
+    longest: usize,
     unk_id: u32,
     min_score: f32,
     max_score: f32,
@@ -165,13 +165,13 @@ impl SentencePiece {
                 }
             }
         }
-        let trie = PieceTrie::new(&matchable);
+        let longest = matchable.keys().map(String::len).max().unwrap_or(0);
         let normalizer = Normalizer::new(spec, user_defined)?;
         Ok(Self {
             pieces,
             matchable,
             reserved,
-            trie,
+            longest,
             unk_id,
             min_score,
             max_score,
@@ -231,6 +231,14 @@ impl SentencePiece {
         out
     }
 
+    /// `(length in bytes, id)` of every matchable piece that starts `text`, shortest first (what
+    /// the library's trie traversal finds).
+    fn prefixes<'a>(&'a self, text: &'a str) -> impl Iterator<Item = (usize, u32)> + 'a {
+        (1..=self.longest.min(text.len()))
+            .filter(|&end| text.is_char_boundary(end))
+            .filter_map(|end| self.matchable.get(&text[..end]).map(|&id| (end, id)))
+    }
+
     /// The best segmentation (`EncodeOptimized`): `(start, end, id)` byte spans of `normalized`,
     /// consecutive unknown spans merged into one as the library does.
     fn viterbi(&self, normalized: &str) -> Vec<(usize, usize, u32)> {
@@ -254,42 +262,40 @@ impl SentencePiece {
             let till_here = best[starts_at].score;
             let char_len = utf8_len(bytes[starts_at]).min(size - starts_at);
             let mut has_single_node = false;
-            // As in the library: a piece's candidate is summed and compared in double precision
-            // (its score expression has a double literal), an unknown's in single; both are stored
-            // as f32.
-            let offer = |end: usize, id: u32, candidate: f64, best: &mut [Best]| {
+            // All in f32, as the library (0.2.x as pip ships it) computes: candidates are the
+            // float sum of the score and the best score so far, compared in float.
+            let offer = |end: usize, id: u32, candidate: f32, best: &mut [Best]| {
                 let target = &mut best[end];
-                if target.starts_at.is_none() || candidate > f64::from(target.score) {
+                if target.starts_at.is_none() || candidate > target.score {
                     *target = Best {
                         id,
-                        score: candidate as f32,
+                        score: candidate,
                         starts_at: Some(starts_at),
                     };
                 }
             };
-            for (length, id) in self.trie.prefixes(&bytes[starts_at..]) {
+            for (length, id) in self.prefixes(&normalized[starts_at..]) {
                 let piece = &self.pieces[id as usize];
                 if piece.kind == PieceType::Unused {
                     continue;
                 }
                 let score = if piece.kind == PieceType::UserDefined {
-                    f64::from(length as f32 * self.max_score) - 0.1
+                    length as f32 * self.max_score - 0.1
                 } else {
-                    f64::from(piece.score)
+                    piece.score
                 };
-                offer(
-                    starts_at + length,
-                    id,
-                    score + f64::from(till_here),
-                    &mut best,
-                );
+                offer(starts_at + length, id, score + till_here, &mut best);
                 if length == char_len {
                     has_single_node = true;
                 }
             }
             if !has_single_node {
-                let candidate = f64::from(unk_score + till_here);
-                offer(starts_at + char_len, self.unk_id, candidate, &mut best);
+                offer(
+                    starts_at + char_len,
+                    self.unk_id,
+                    unk_score + till_here,
+                    &mut best,
+                );
             }
             starts_at += char_len;
         }
@@ -343,56 +349,6 @@ fn parse_piece(bytes: &[u8]) -> Result<Piece> {
     }
     let text = text.ok_or_else(|| bad("a piece has no text"))?;
     Ok(Piece { text, score, kind })
-}
-
-/// A trie over piece bytes: `prefixes` yields every piece that starts the input.
-#[derive(Debug, Default)]
-struct PieceTrie {
-    nodes: Vec<TrieNode>,
-}
-
-#[derive(Debug, Default)]
-struct TrieNode {
-    children: Vec<(u8, u32)>,
-    id: Option<u32>,
-}
-
-impl PieceTrie {
-    fn new(pieces: &HashMap<String, u32>) -> Self {
-        let mut trie = PieceTrie {
-            nodes: vec![TrieNode::default()],
-        };
-        for (text, &id) in pieces {
-            let mut node = 0usize;
-            for &byte in text.as_bytes() {
-                node = match trie.nodes[node].children.iter().find(|(b, _)| *b == byte) {
-                    Some(&(_, next)) => next as usize,
-                    None => {
-                        trie.nodes.push(TrieNode::default());
-                        let next = trie.nodes.len() - 1;
-                        trie.nodes[node].children.push((byte, next as u32));
-                        next
-                    }
-                };
-            }
-            trie.nodes[node].id = Some(id);
-        }
-        trie
-    }
-
-    /// `(length in bytes, id)` of every piece that is a prefix of `input`, shortest first.
-    fn prefixes<'a>(&'a self, input: &'a [u8]) -> impl Iterator<Item = (usize, u32)> + 'a {
-        let mut node = 0usize;
-        input
-            .iter()
-            .enumerate()
-            .map_while(move |(i, byte)| {
-                let next = self.nodes[node].children.iter().find(|(b, _)| b == byte)?;
-                node = next.1 as usize;
-                Some((i + 1, self.nodes[node].id))
-            })
-            .filter_map(|(len, id)| id.map(|id| (len, id)))
-    }
 }
 
 /// `NormalizerSpec`: the rule name is not needed, its compiled form is in the character map.

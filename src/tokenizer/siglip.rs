@@ -22,6 +22,8 @@ use super::{is_python_space, Side};
 use crate::error::{Error, Result};
 
 /// SigLIP v1's tokenizer (`SiglipTokenizer` over `spiece.model`).
+///
+/// Reference: <https://github.com/huggingface/transformers/blob/v5.24.0/src/transformers/models/siglip/tokenization_siglip.py>
 #[derive(Debug)]
 pub struct SiglipTokenizer {
     model: SentencePiece,
