@@ -312,7 +312,7 @@ fn score_labels_against_an_image() -> TestResult {
     for label in &labels {
         args.extend(["--text", label.as_str()]);
     }
-    args.push("--no-attention-mask");
+    args.extend(["--attention-mask", "off"]);
     let unmasked = command_tensors("score", &args)?;
     assert_rel(
         "logits_per_image (no mask)",
@@ -341,4 +341,41 @@ fn score_explains_a_checkpoint_without_text() {
     assert!(!output.status.success());
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("no SigLIP text tower"), "{message}");
+}
+
+/// The hub's layout (tokenizer_config.json's `model_input_names: ["input_ids"]`): the processor
+/// returns no attention_mask, so `model(**inputs)` attends to the padding — and so must `score`.
+#[test]
+fn score_follows_the_tokenizers_model_input_names() -> TestResult {
+    let model = fixtures().join("models/siglip-text-f16");
+    let image = fixtures().join("images/photo.png");
+    let mut args = vec![
+        "--model",
+        model.to_str().unwrap(),
+        "--image",
+        image.to_str().unwrap(),
+    ];
+    let labels = fixture_labels(&model.join("reference.safetensors"))?;
+    for label in &labels {
+        args.extend(["--text", label.as_str()]);
+    }
+    let ours = command_tensors("score", &args)?;
+    let reference = load_tensors(&model.join("reference.safetensors"))?;
+    assert_eq!(
+        ours["input_ids"].to_vec2::<i64>()?,
+        reference["input_ids"].to_vec2::<i64>()?
+    );
+    assert_rel(
+        "logits_per_image",
+        &ours["logits_per_image"],
+        &reference["logits_per_image"],
+        1e-4,
+    )?;
+    assert_rel(
+        "text_embeds",
+        &ours["text_embeds"],
+        &reference["text_embeds"],
+        1e-4,
+    )?;
+    Ok(())
 }

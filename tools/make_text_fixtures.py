@@ -14,7 +14,10 @@ model.safetensors, preprocessor_config.json, spiece.model, tokenizer_config.json
     inputs = processor(text=LABELS, images=image, padding="max_length", truncation=True, return_tensors="pt")
     outputs = model(**inputs, output_hidden_states=True, output_attentions=True)
 
-under the names `siglip-lens score` writes: `input_ids` (i64), `attention_mask` (i64), `pixel_values`,
+siglip-text has SiglipTokenizer's defaults (the processor returns an attention_mask, so the padding is
+masked); siglip-text-f16 is laid out as the hub's repos are (`model_input_names: ["input_ids"]`: no
+mask, the padding is attended to, as SigLIP was trained). Names as `siglip-lens score` writes them:
+`input_ids` (i64), `attention_mask` (i64; all ones where the processor returned none), `pixel_values`,
 `text_embeds`, `image_embeds` (L2-normalised), `logits_per_image`, `logits_per_text`,
 `text_pooler_output` (before normalisation), `text_last_hidden_state`, `text_hidden_states.{i}`,
 `text_attentions.{i}`, `image_pooler_output`; and the same scores computed without the attention mask
@@ -91,6 +94,8 @@ def text_reference(model: SiglipModel, processor, image: Image.Image, labels: li
     eager(model)
     inputs = processor(text=labels, images=image, padding="max_length", truncation=True, return_tensors="pt")
     out = model(**inputs, output_hidden_states=True, output_attentions=True)
+    if "attention_mask" not in inputs:  # a hub-layout tokenizer: what the model used was "attend to all"
+        inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
     text = out.text_model_output
     tensors = {
         "input_ids": inputs["input_ids"],
@@ -106,7 +111,7 @@ def text_reference(model: SiglipModel, processor, image: Image.Image, labels: li
     }
     tensors.update({f"text_hidden_states.{i}": t for i, t in enumerate(text.hidden_states)})
     tensors.update({f"text_attentions.{i}": t for i, t in enumerate(text.attentions)})
-    unmasked = model(input_ids=inputs["input_ids"], pixel_values=inputs["pixel_values"])
+    unmasked = model(input_ids=inputs["input_ids"], pixel_values=inputs["pixel_values"])  # no mask at all
     tensors["logits_per_image_unmasked"] = unmasked.logits_per_image
     tensors["text_embeds_unmasked"] = unmasked.text_embeds
     tensors["value_path"] = value_path(model, out.vision_model_output.last_hidden_state, out.text_embeds)
@@ -162,11 +167,15 @@ def occlusion(model: SiglipModel, processor, pixel_values: torch.Tensor, out, wi
     return out.logits_per_text - logits
 
 
-def make_tiny(directory: Path, dtype: torch.dtype, seed: int, keep_tokenizer: bool) -> None:
+def make_tiny(directory: Path, dtype: torch.dtype, seed: int, hub_layout: bool) -> None:
+    """`hub_layout`: the tokenizer as google's conversion script saves it, with
+    `model_input_names=["input_ids"]`, so the processor returns no attention_mask and `model(**inputs)`
+    attends to the padding (as SigLIP was trained); otherwise SiglipTokenizer's defaults (a mask)."""
     if directory.exists():
         shutil.rmtree(directory)
     spiece = train_spiece(directory)
-    tokenizer = SiglipTokenizer(str(spiece), model_max_length=MAX_LENGTH)
+    extra = {"model_input_names": ["input_ids"]} if hub_layout else {}
+    tokenizer = SiglipTokenizer(str(spiece), model_max_length=MAX_LENGTH, **extra)
     text = SiglipTextConfig(
         vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=48, num_hidden_layers=2,
         num_attention_heads=4, max_position_embeddings=MAX_LENGTH,
@@ -191,9 +200,6 @@ def make_tiny(directory: Path, dtype: torch.dtype, seed: int, keep_tokenizer: bo
     image = Image.open(FIXTURES / "images" / "photo.png")
     tensors = text_reference(model, processor, image, LABELS)
     save_file(tensors, directory / "reference.safetensors", metadata={"labels": json.dumps(LABELS)})
-    if not keep_tokenizer:  # the ids are in the reference; one copy of the 240 kB spiece.model is enough
-        for name in ("spiece.model", "tokenizer_config.json", "special_tokens_map.json", "processor_config.json"):
-            (directory / name).unlink(missing_ok=True)
     print(f"wrote {directory} ({dtype}; input_ids {tuple(tensors['input_ids'].shape)})")
 
 
@@ -222,8 +228,8 @@ def main() -> None:
         add_base224(args.base224)
         return
     models = FIXTURES / "models"
-    make_tiny(models / "siglip-text", torch.float32, seed=13, keep_tokenizer=True)
-    make_tiny(models / "siglip-text-f16", torch.float16, seed=14, keep_tokenizer=False)
+    make_tiny(models / "siglip-text", torch.float32, seed=13, hub_layout=False)
+    make_tiny(models / "siglip-text-f16", torch.float16, seed=14, hub_layout=True)
 
 
 if __name__ == "__main__":

@@ -179,6 +179,20 @@ impl TokenizerConfig {
         }
     }
 
+    /// Whether the tokenizer returns an `attention_mask` beside `input_ids`: `model_input_names`
+    /// when the file names them (the hub's SigLIP repos say `["input_ids"]` — no mask, as SigLIP was
+    /// trained), else the classes' default (`SiglipTokenizer` and `Siglip2Tokenizer` both return one).
+    pub fn returns_attention_mask(&self) -> bool {
+        match self
+            .fields
+            .get("model_input_names")
+            .and_then(Value::as_array)
+        {
+            Some(names) => names.iter().any(|n| n.as_str() == Some("attention_mask")),
+            None => true,
+        }
+    }
+
     /// `tokenizer_class`, if given.
     pub fn tokenizer_class(&self) -> Option<&str> {
         self.fields.get("tokenizer_class").and_then(Value::as_str)

@@ -47,6 +47,8 @@ pub struct Siglip2Tokenizer {
     eos_id: Option<u32>,
     max_length: usize,
     padding_side: Side,
+    /// Whether the processor returns an attention mask (`model_input_names`).
+    returns_attention_mask: bool,
     truncation_side: Side,
 }
 
@@ -90,6 +92,7 @@ impl Siglip2Tokenizer {
             eos_id,
             max_length: config.model_max_length().unwrap_or(64),
             padding_side: config.side("padding_side", Side::Left)?,
+            returns_attention_mask: config.returns_attention_mask(),
             truncation_side: config.side("truncation_side", Side::Right)?,
         })
     }
@@ -161,6 +164,11 @@ impl Siglip2Tokenizer {
 
     pub fn pad_id(&self) -> u32 {
         self.pad_id
+    }
+
+    /// Whether the processor returns an `attention_mask` (see [`TokenizerConfig::returns_attention_mask`]).
+    pub fn returns_attention_mask(&self) -> bool {
+        self.returns_attention_mask
     }
 
     /// Where padding goes (`tokenizer_config.json`'s `padding_side`; right by default).

@@ -199,6 +199,15 @@ pub(crate) fn is_python_space(c: char) -> bool {
 }
 
 impl Tokenizer {
+    /// Whether `processor(text=…)` returns an `attention_mask` for this tokenizer, so that
+    /// `model(**inputs)` masks the padding out (tokenizer_config.json's `model_input_names`).
+    pub fn returns_attention_mask(&self) -> bool {
+        match self {
+            Tokenizer::Siglip(t) => t.returns_attention_mask(),
+            Tokenizer::Siglip2(t) => t.returns_attention_mask(),
+        }
+    }
+
     /// The `attention_mask` the processor returns beside `encode_padded(text, max_length)`: true for
     /// the label's own ids (special tokens included), false for padding.
     pub fn attention_mask(&self, text: &str, max_length: usize) -> Vec<bool> {

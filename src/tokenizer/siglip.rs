@@ -37,6 +37,8 @@ pub struct SiglipTokenizer {
     do_lower_case: bool,
     max_length: usize,
     padding_side: Side,
+    /// Whether the processor returns an attention mask (`model_input_names`).
+    returns_attention_mask: bool,
     truncation_side: Side,
 }
 
@@ -85,6 +87,7 @@ impl SiglipTokenizer {
             do_lower_case: config.bool_or("do_lower_case", true),
             max_length: config.model_max_length().unwrap_or(64),
             padding_side: config.side("padding_side", Side::Right)?,
+            returns_attention_mask: config.returns_attention_mask(),
             truncation_side: config.side("truncation_side", Side::Right)?,
             added,
             special,
@@ -117,6 +120,11 @@ impl SiglipTokenizer {
 
     pub fn pad_id(&self) -> u32 {
         self.pad_id
+    }
+
+    /// Whether the processor returns an `attention_mask` (see [`TokenizerConfig::returns_attention_mask`]).
+    pub fn returns_attention_mask(&self) -> bool {
+        self.returns_attention_mask
     }
 
     /// Where padding goes (`tokenizer_config.json`'s `padding_side`; right by default).

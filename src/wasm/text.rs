@@ -192,10 +192,23 @@ impl TextModel {
         Ok(Uint32Array::from(ids.as_slice()))
     }
 
-    /// How many of a label's `maxLength` ids are its own (the rest is padding, masked out).
+    /// How many of a label's `maxLength` ids are its own (the rest is padding).
     #[wasm_bindgen(js_name = tokenCount)]
     pub fn token_count(&self, label: &str) -> JsResult<usize> {
-        Ok(self.encode(label)?.1.iter().filter(|&&keep| keep).count())
+        let length = self.sequence_length();
+        Ok(self
+            .tokenizer
+            .attention_mask(label, length)
+            .iter()
+            .filter(|&&own| own)
+            .count())
+    }
+
+    /// Whether the padding is masked out (the tokenizer returns an `attention_mask`, as
+    /// tokenizer_config.json's `model_input_names` says) or attended to like any token.
+    #[wasm_bindgen(getter, js_name = masksPadding)]
+    pub fn masks_padding(&self) -> bool {
+        self.tokenizer.returns_attention_mask()
     }
 
     /// L2-normalised text embeddings (`text_embeds`) of `labels`, one forward for all of them:
@@ -284,14 +297,19 @@ impl TextModel {
             .min(self.model.config().max_position_embeddings)
     }
 
-    /// A label's padded ids and its attention mask.
+    /// A label's padded ids and its attention mask (all true when the tokenizer returns no mask, so
+    /// the tower attends to the padding, as `model(**processor(...))` does then).
     fn encode(&self, label: &str) -> JsResult<(Vec<u32>, Vec<bool>)> {
         let length = self.sequence_length();
         let ids = self
             .tokenizer
             .encode_padded(label, length)
             .map_err(js_error)?;
-        Ok((ids, self.tokenizer.attention_mask(label, length)))
+        let mask = match self.tokenizer.returns_attention_mask() {
+            true => self.tokenizer.attention_mask(label, length),
+            false => vec![true; length],
+        };
+        Ok((ids, mask))
     }
 
     /// The embedding width shared by the image and the labels; errors name a mismatch.

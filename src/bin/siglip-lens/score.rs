@@ -27,17 +27,20 @@ pub struct Score {
     /// A label to score; repeat for more.
     #[arg(long = "text", required = true)]
     texts: Vec<String>,
-    /// Where to write input_ids [T, L] (i64), attention_mask [T, L] (i64), text_embeds [T, d],
+    /// Where to write input_ids [T, L] (i64), attention_mask [T, L] (i64; all ones when padding is
+    /// attended to), text_embeds [T, d],
     /// image_embeds [1, d], logits_per_image [1, T], logits_per_text [T, 1] (f32).
     #[arg(long)]
     out: PathBuf,
     /// How to hold the weights: f32, or f16 matrices (half the memory, outputs within 1e-2).
     #[arg(long, default_value = "f32", value_parser = WeightStorage::parse)]
     weights: WeightStorage,
-    /// Attend to padding too, as `model(input_ids=…, pixel_values=…)` without the processor's
-    /// attention_mask does (the processor returns a mask, so the default masks padding out).
-    #[arg(long)]
-    no_attention_mask: bool,
+    /// Whether the text tower masks out padding. `auto` does what `model(**processor(...))` does:
+    /// mask when the tokenizer returns an attention_mask (tokenizer_config.json's
+    /// `model_input_names`; the hub's SigLIP repos return none, so padding is attended to, as SigLIP
+    /// was trained); `on` / `off` force it.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "on", "off"])]
+    attention_mask: String,
     /// Also write the text → patch maps: `value_path` [T, N] (cosine) and `occlusion` [T, N] (logit
     /// drop when a window of patches is painted with the mean colour; needs --image).
     #[arg(long)]
@@ -78,14 +81,18 @@ pub fn run(args: &Score) -> Result<(), String> {
         keep.extend(tokenizer.attention_mask(text, length));
     }
     let input_ids = ids_tensor(&rows).map_err(|e| e.to_string())?;
+    let masked = match args.attention_mask.as_str() {
+        "on" => true,
+        "off" => false,
+        _ => tokenizer.returns_attention_mask(),
+    };
+    if !masked {
+        keep.iter_mut().for_each(|k| *k = true);
+    }
     let mask = KeyMask::new(keep.clone(), length).map_err(|e| e.to_string())?;
     let forward_start = Instant::now();
     let out = model
-        .forward(
-            &pixel_values,
-            &input_ids,
-            (!args.no_attention_mask).then_some(&mask),
-        )
+        .forward(&pixel_values, &input_ids, masked.then_some(&mask))
         .map_err(|e| e.to_string())?;
     let forward = forward_start.elapsed();
 
