@@ -33,7 +33,7 @@ f16-rounded weights for shapes-1.png and LABELS_REFERENCE:
     vision.pooler_output       (1, d)            the pooling head's output (image embedding, unnormalised)
     vision.head_attention      (1, heads, 144)   the probe's attention weights (as make_fixtures.reference())
     vision.hidden_states.{i}   (1, 144, d)       i = 0 (embeddings) .. layers
-    vision.attentions.{i}      (1, heads, 144, 144)  every layer
+    vision.attentions.{i}      (1, heads, 144, 144)  i = 0 and the last layer
     input_ids                  (k, 16) int64     AutoTokenizer(labels, padding="max_length", max_length=16)
     text.last_hidden_state     (k, 16, d)        text tower after final_layer_norm
     text.pooler_output         (k, d)            text head on the last token (unnormalised text embedding)
@@ -83,7 +83,13 @@ NUMBERS = {2: "two", 3: "three"}
 BATCH = len(COLOURS) * len(SHAPES) + len(OBJECTS)  # see batch()
 PLURAL = {"circle": "circles", "square": "squares", "triangle": "triangles", "star": "stars", "heart": "hearts"}
 # The zero-shot prompt (one label per colour x shape) used for the accuracy figure.
-TEMPLATE = "{colour} {shape}"  # through a(): "a red circle", "an orange star"
+# The zero-shot prompts: the first gives the accuracy figure, the others are reported beside it.
+PROMPTS = {
+    "a {colour} {shape}": lambda c, s: a(f"{c} {s}"),  # "a red circle", "an orange star"
+    "a photo of a {colour} {shape}": lambda c, s: "a photo of " + a(f"{c} {s}"),
+    "a big {colour} {shape}": lambda c, s: a(f"big {c} {s}"),
+}
+TEMPLATE = next(iter(PROMPTS))
 LABELS_REFERENCE = ["a red circle", "a green triangle", "a blue square", "a house next to a tree", "a yellow sun"]
 
 
@@ -368,7 +374,7 @@ def train_tokenizer(seed: int, directory: Path, vocab_size: int):
     from transformers import SiglipTokenizer
 
     rng = np.random.default_rng([seed, 1])
-    lines = [a(TEMPLATE.format(colour=c, shape=s)) for c in COLOURS for s in SHAPES] + LABELS_REFERENCE
+    lines = [PROMPTS[TEMPLATE](c, s) for c in COLOURS for s in SHAPES] + LABELS_REFERENCE
     for _ in range(100):
         for scene in batch(rng):
             lines += [c.replace(",", "") for c in captions(scene)]
@@ -410,7 +416,24 @@ def make_model(vocab_size: int, args):
     # with BATCH pairs per image it would take thousands of steps to climb. Start at the prior log-odds.
     with torch.no_grad():
         model.logit_bias.fill_(-math.log(BATCH - 1))
+        # Positions start as 2-D sine-cosine features (MAE's), not noise: the tower then knows from the
+        # first step which patches are neighbours, which is what telling a square from a circle needs.
+        embedding = model.vision_model.embeddings.position_embedding.weight
+        embedding.copy_(sincos_2d(SIZE // PATCH, embedding.shape[1]))
     return model
+
+
+def sincos_2d(grid: int, width: int) -> torch.Tensor:
+    """(grid * grid, width): half the channels encode the row, half the column, as sin/cos pairs."""
+    quarter = width // 4
+    omega = 1.0 / 10000 ** (torch.arange(quarter, dtype=torch.float64) / quarter)
+    rows, cols = torch.meshgrid(torch.arange(grid, dtype=torch.float64), torch.arange(grid, dtype=torch.float64),
+                                indexing="ij")
+    parts = []
+    for coord in (rows.reshape(-1), cols.reshape(-1)):
+        angles = coord[:, None] * omega[None, :]
+        parts += [torch.sin(angles), torch.cos(angles)]
+    return torch.cat(parts, dim=1).to(torch.float32)
 
 
 def lr_at(step: int, steps: int, peak: float, warmup: int) -> float:
@@ -497,32 +520,40 @@ def label_set() -> list:
 
 @torch.no_grad()
 def evaluate(model, captioner: Captioner, scenes: list, chunk: int = 100) -> dict:
-    """Zero-shot accuracy for the main (largest) object's colour + shape over every colour x shape label,
-    and the share of the pooling probe's attention (mean over heads) on patches that hold object pixels."""
+    """Zero-shot accuracy for the main (largest) object's colour + shape over every colour x shape label
+    (TEMPLATE; a few other templates reported beside it), a shape confusion matrix, and the share of the
+    pooling probe's attention (mean over heads) on patches that hold object pixels."""
     model.eval()
     pairs = label_set()
-    ids = captioner([a(TEMPLATE.format(colour=c, shape=s)) for c, s in pairs])
+    templates = list(PROMPTS)
+    ids = captioner([PROMPTS[t](c, s) for t in templates for c, s in pairs])
     text_embeds = model.get_text_features(input_ids=ids)
     text_embeds = getattr(text_embeds, "pooler_output", text_embeds)
-    text_embeds = text_embeds / text_embeds.norm(dim=-1, keepdim=True)
-    correct, colour_ok, shape_ok, mass = 0, 0, 0, []
+    text_embeds = (text_embeds / text_embeds.norm(dim=-1, keepdim=True)).reshape(len(templates), len(pairs), -1)
+    correct = np.zeros(len(templates))
+    colour_ok, shape_ok, mass = 0, 0, []
+    confusion = np.zeros((len(SHAPES), len(SHAPES)), dtype=int)  # [true shape, predicted shape]
     for i in range(0, len(scenes), chunk):
         part = scenes[i:i + chunk]
         rendered = [render(s) for s in part]
         pixels = pixel_values([im for im, _ in rendered])
         vision = model.vision_model(pixel_values=pixels)
         image_embeds = vision.pooler_output / vision.pooler_output.norm(dim=-1, keepdim=True)
-        best = (image_embeds @ text_embeds.T).argmax(dim=-1)
+        best = torch.einsum("bd,tld->tbl", image_embeds, text_embeds).argmax(dim=-1)  # (templates, b)
         weights = probe_attention(model, vision.last_hidden_state).mean(dim=1)  # (b, n)
-        for scene, b, w, (_, m) in zip(part, best.tolist(), weights, rendered):
-            colour, shape = pairs[b]
-            correct += (colour, shape) == (scene.main.colour, scene.main.kind)
-            colour_ok += colour == scene.main.colour
-            shape_ok += shape == scene.main.kind
+        for j, (scene, w, (_, m)) in enumerate(zip(part, weights, rendered)):
+            truth = (scene.main.colour, scene.main.kind)
+            correct += np.array([pairs[b] == truth for b in best[:, j].tolist()])
+            colour, shape = pairs[int(best[0, j])]
+            colour_ok += colour == truth[0]
+            shape_ok += shape == truth[1]
+            confusion[SHAPES.index(truth[1]), SHAPES.index(shape)] += 1
             mass.append(float(w[torch.from_numpy(patch_mask(m))].sum()))
     n = len(scenes)
-    return dict(accuracy=correct / n, colour_accuracy=colour_ok / n, shape_accuracy=shape_ok / n,
-                probe_mass=float(np.mean(mass)), scenes=n)
+    return dict(accuracy=float(correct[0]) / n, colour_accuracy=colour_ok / n, shape_accuracy=shape_ok / n,
+                probe_mass=float(np.mean(mass)), scenes=n, template=TEMPLATE,
+                other_templates={t: float(c) / n for t, c in zip(templates[1:], correct[1:])},
+                shape_confusion=dict(shapes=SHAPES, rows_true_columns_predicted=confusion.tolist()))
 
 
 def probe_attention(model, last_hidden_state: torch.Tensor) -> torch.Tensor:
@@ -545,15 +576,15 @@ def round_to_f16(model) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=1200)
+    parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--out", type=Path, default=ROOT / "www" / "models" / "shapes")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lr", type=float, default=1.5e-3)
+    parser.add_argument("--lr", type=float, default=4e-3)
     parser.add_argument("--weight-decay", type=float, default=0.05)
-    parser.add_argument("--width", type=int, default=96)
+    parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--vision-layers", type=int, default=4)
-    parser.add_argument("--text-layers", type=int, default=3)
+    parser.add_argument("--text-layers", type=int, default=2)
     parser.add_argument("--vocab", type=int, default=256, help="asked of SentencePiece; the corpus gives fewer")
     parser.add_argument("--eval-scenes", type=int, default=1000)
     parser.add_argument("--log-every", type=int, default=25)
@@ -691,9 +722,9 @@ def write_samples(model, captioner: Captioner) -> dict:
         vision = model.vision_model(pixel_values=pixel_values([image]))
         probe = probe_attention(model, vision.last_hidden_state).mean(dim=1)[0]
         share = float(probe[torch.from_numpy(patch_mask(mask))].sum())
-        results[name] = dict(labels=labels, logits=[round(v, 2) for v in out.logits_per_image[0].tolist()],
-                             probabilities=[round(v, 3) for v in probs.tolist()], probe_on_objects=round(share, 3))
         best = labels[int(out.logits_per_image[0].argmax())]
+        results[name] = dict(labels=labels, best=best, logits=[round(v, 3) for v in out.logits_per_image[0].tolist()],
+                             probabilities=[round(v, 3) for v in probs.tolist()], probe_on_objects=round(share, 3))
         print(f"{name}: best '{best}' ({'right' if best == labels[0] else 'WRONG'}), probe on objects {share:.0%}, "
               + ", ".join(f"{l} {p:.2f}" for l, p in zip(labels, probs.tolist())))
     return results
@@ -725,8 +756,9 @@ def write_reference(directory: Path, image_path: Path, out_path: Path) -> None:
                "logit_scale": model.logit_scale.detach(), "logit_bias": model.logit_bias.detach()}
     for i, t in enumerate(vision.hidden_states):
         tensors[f"vision.hidden_states.{i}"] = t
-    for i, t in enumerate(vision.attentions):
-        tensors[f"vision.attentions.{i}"] = t
+    last = len(vision.attentions) - 1
+    for i in (0, last):  # the first and last layers' maps (each 332 kB in f32 for 4 heads)
+        tensors[f"vision.attentions.{i}"] = vision.attentions[i]
     for i, t in enumerate(text.hidden_states):
         tensors[f"text.hidden_states.{i}"] = t
     for i, t in enumerate(text.attentions):
@@ -749,8 +781,10 @@ def write_card(directory: Path, figures: dict, samples: dict) -> None:
     att = figures["attention_on_objects"]
     heads = "\n".join(f"| {i} | " + " | ".join(f"{x:.0%}" for x in layer) + " |"
                       for i, layer in enumerate(att["per_layer_head"]))
+    matrix = figures["shape_confusion"]["rows_true_columns_predicted"]
+    confusion = "\n".join(f"| {shape} | " + " | ".join(str(x) for x in row) + " |" for shape, row in zip(SHAPES, matrix))
     sample_rows = "\n".join(
-        f"| {name} | {r['labels'][0]} | {r['labels'][int(np.argmax(r['logits']))]} | "
+        f"| {name} | {r['labels'][0]} | {r['best']} | "
         f"{r['probabilities'][0]:.2f} | {r['probe_on_objects']:.0%} |" for name, r in samples.items())
     text = f"""# shapes: a tiny SigLIP trained on generated shapes
 
@@ -771,8 +805,16 @@ or 2-3 identical ones; `--finish-only` re-measures without training):
 - **Zero-shot accuracy: {figures['accuracy']:.1%}** for the colour + shape of the largest object, over all
   {len(COLOURS) * len(SHAPES)} labels "a {{colour}} {{shape}}" (argmax of `logits_per_image`); colour alone
   {figures['colour_accuracy']:.1%}, shape alone {figures['shape_accuracy']:.1%}.
+  With the prompt "a photo of a {{colour}} {{shape}}": {figures['other_templates']['a photo of a {colour} {shape}']:.1%};
+  "a big {{colour}} {{shape}}": {figures['other_templates']['a big {colour} {shape}']:.1%}.
 - **Probe attention on objects: {figures['probe_mass']:.1%}** of the pooling head's attention (mean over
   heads) falls on patches that hold any object pixel (such patches are {att['object_patches']:.0%} of all patches).
+
+Shapes of the largest object, true (rows) against predicted (columns), prompt "a {{colour}} {{shape}}":
+
+| | {" | ".join(SHAPES)} |
+| --- | {" | ".join("---" for _ in SHAPES)} |
+{confusion}
 
 Share of each layer's attention (mean over query patches and 100 scenes) that lands on object patches,
 per head (uniform attention would give {att['object_patches']:.0%}):
@@ -835,6 +877,9 @@ f16 weights read back as f32.
 
 ## Training
 
+From transformers' initialisation except two values: the logit bias starts at -log({run['batch'] - 1}) (the
+log-odds of one positive among the batch's pairs; SigLIP's -10 suits batches of thousands and would take
+thousands of steps to climb here), and the vision position embeddings start as 2-D sine-cosine features.
 AdamW (betas 0.9, 0.95; weight decay {run['weight_decay']} on matrices), peak learning rate {run['lr']},
 linear warm-up over 5 % of the steps then cosine decay to 2 %, gradient clipping at 1.0, batch {run['batch']},
 {run['steps']} steps, SigLIP's sigmoid loss (`SiglipModel(..., return_loss=True).loss`, with its learned
