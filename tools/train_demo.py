@@ -394,7 +394,18 @@ def train_tokenizer(seed: int, directory: Path, vocab_size: int):
     tokenizer.save_pretrained(directory)
     for name in ("tokenizer.json", "added_tokens.json"):
         (directory / name).unlink(missing_ok=True)
+    write_special_tokens_map(directory)
     return tokenizer, sorted(set(lines))
+
+
+def write_special_tokens_map(directory: Path) -> None:
+    """special_tokens_map.json as google/siglip-* repos have it (transformers 5 writes the same facts into
+    tokenizer_config.json only; older readers look here)."""
+    def token(content: str) -> dict:
+        return dict(content=content, lstrip=True, normalized=False, rstrip=True, single_word=False)
+
+    tokens = {"eos_token": token("</s>"), "pad_token": token("</s>"), "unk_token": token("<unk>")}
+    (directory / "special_tokens_map.json").write_text(json.dumps(tokens, indent=2) + "\n")
 
 
 # ------------------------------------------------------------------------------------------------ model
@@ -643,6 +654,7 @@ def load(directory: Path):
 
 
 def finish(args) -> None:
+    write_special_tokens_map(args.out)
     model, tokenizer = load(args.out)
     captioner = Captioner(tokenizer)
     t0 = time.perf_counter()
