@@ -837,7 +837,7 @@ per head (uniform attention would give {att['object_patches']:.0%}):
 
 The sample scenes in `www/samples/` with their preset labels (`labels.json`):
 
-| sample | right label | best label | sigmoid score of the right label | probe on objects |
+| sample | first preset label | best label | sigmoid score of the first label | probe on objects |
 | --- | --- | --- | --- | --- |
 {sample_rows}
 
