@@ -43,7 +43,9 @@ test("GET / answers the page itself, and its icon is there", async () => {
 test("a first visit to / shows the demo on the first sample, and no request fails (favicon included)", async () => {
   const failed = [];
   page.on("response", (r) => r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`));
-  page.on("requestfailed", (r) => failed.push(`${r.failure()?.errorText} ${r.url()}`));
+  // ERR_ABORTED is a request stopped on the browser's side, not one the server failed (Chromium reports
+  // the worker's Range read of the weights so, though it was answered 206); the answers are checked below.
+  page.on("requestfailed", (r) => r.failure()?.errorText !== "net::ERR_ABORTED" && failed.push(`${r.failure()?.errorText} ${r.url()}`));
   const icon = page.waitForResponse((r) => new URL(r.url()).pathname === "/favicon.svg", { timeout: 20_000 }).catch(() => null);
   await page.goto(server.url);
   await h.waitPhase("done", 60_000);
