@@ -164,7 +164,7 @@ test_all() {
   [ -f "${page_tests[0]}" ] || { echo "no page tests: tests/e2e/*.test.mjs matches nothing" >&2; exit 1; }
   need_test_tools
   say "native tests"
-  cargo test --release
+  cargo test --profile fast-test
   say "wasm tests in headless Chromium"
   wasm_tests CHROMEDRIVER=/usr/bin/chromedriver
   say "wasm tests in headless Firefox"
