@@ -117,12 +117,25 @@ wasm_opt() {
   [ "$simd" -gt 0 ] || { echo "no f32x4 instructions in $wasm: SIMD128 is not on" >&2; exit 1; }
 }
 
-# wasm_module OUT [CARGO BUILD ARGS...]: builds the crate for the web (release) and writes
-# wasm-bindgen's JS glue and module to OUT (siglip_lens.js, siglip_lens_bg.wasm), as the page imports them.
-wasm_module() {
-  local out=$1; shift
+# web_build OUT "WASM-OPT FLAGS" [CARGO BUILD ARGS...]: builds the crate for the web (release), then
+# wasm-bindgen's JS glue and module in OUT (siglip_lens.js, siglip_lens_bg.wasm), optimised by wasm-opt.
+# OUT is kept when it was made from the same cargo output with the same build.sh and npm packages
+# (a warm rerun then skips wasm-bindgen and wasm-opt, the minutes of it).
+web_build() {
+  local out=$1 opt=$2; shift 2
   cargo build --lib --release --target "$WASM" "$@"
-  wasm-bindgen --target web --no-typescript --out-dir "$out" "$TARGET_DIR/$WASM/release/siglip_lens.wasm"
+  local wasm="$TARGET_DIR/$WASM/release/siglip_lens.wasm" stamps="$TARGET_DIR/web-stamps" stamp
+  stamp=$({ cat "$wasm" build.sh package-lock.json; echo "$BINDGEN_VERSION"; } | sha256sum | cut -d' ' -f1)
+  mkdir -p "$stamps"
+  if [ -f "$out/siglip_lens_bg.wasm" ] && [ "$(cat "$stamps/${out//\//-}" 2>/dev/null)" = "$stamp" ]; then
+    say "$out is up to date"
+    return
+  fi
+  rm -f "$stamps/${out//\//-}"
+  wasm-bindgen --target web --no-typescript --out-dir "$out" "$wasm"
+  # shellcheck disable=SC2086 # $opt holds several flags
+  wasm_opt "$out/siglip_lens_bg.wasm" $opt
+  echo "$stamp" >"$stamps/${out//\//-}"
 }
 
 build() {
@@ -130,17 +143,14 @@ build() {
   need_nightly
   need_npm
   say "building www/pkg (SIMD128 + relaxed SIMD, one thread; flags in .cargo/config.toml)"
-  wasm_module www/pkg
-  wasm_opt www/pkg/siglip_lens_bg.wasm --enable-relaxed-simd
+  web_build www/pkg --enable-relaxed-simd
   say "building www/pkg-simd128 (plain SIMD128, for engines without relaxed SIMD)"
-  RUSTFLAGS='-C target-feature=+simd128 --cfg getrandom_backend="wasm_js"' wasm_module www/pkg-simd128
-  wasm_opt www/pkg-simd128/siglip_lens_bg.wasm
+  RUSTFLAGS='-C target-feature=+simd128 --cfg getrandom_backend="wasm_js"' web_build www/pkg-simd128 ""
   say "building www/pkg-threads (relaxed SIMD + atomics, rayon pool; $NIGHTLY -Z build-std)"
   local link="-C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=4294967296"
   link+=" -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base"
   RUSTUP_TOOLCHAIN=$NIGHTLY RUSTFLAGS="-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128,+relaxed-simd --cfg getrandom_backend=\"wasm_js\" $link" \
-    wasm_module www/pkg-threads --features threads -Z build-std=panic_abort,std
-  wasm_opt www/pkg-threads/siglip_lens_bg.wasm --enable-relaxed-simd --enable-threads
+    web_build www/pkg-threads "--enable-relaxed-simd --enable-threads" --features threads -Z build-std=panic_abort,std
 }
 
 serve() {
