@@ -1,5 +1,6 @@
-//! The wasm build in real browsers (`wasm-pack test --headless --chrome` / `--firefox`): the same
-//! fixtures and tolerances as the native tests, through the JS-facing `Model` / `Trace` API.
+//! The wasm build in real browsers (`./build.sh test` runs it in headless Chromium and Firefox with
+//! wasm-bindgen-test-runner): the same fixtures and tolerances as the native tests, through the
+//! JS-facing `Model` / `Trace` API.
 #![cfg(target_arch = "wasm32")]
 
 use std::collections::HashMap;

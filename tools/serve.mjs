@@ -19,12 +19,16 @@ export const HEADERS = [
   { key: 'Cache-Control', value: 'no-store' },
 ];
 
-/** Answers one request from www/ (MIME types, Range, 404s: serve-handler's). */
+/**
+ * Answers one request from www/ (MIME types, Range, 404s: serve-handler's). `/` is the page
+ * (index.html); other folders have no listing and answer 404.
+ */
 export function serveFile(request, response) {
   return handler(request, response, {
     public: WWW,
     cleanUrls: false,
     directoryListing: false,
+    rewrites: [{ source: '/', destination: '/index.html' }],
     headers: [{ source: '**', headers: HEADERS }],
   });
 }

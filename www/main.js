@@ -35,9 +35,11 @@ const dom = {
 
 const DEMO = "models/demo/";
 const SAMPLES = [
-  ["samples/scene.png", "Landscape"],
-  ["samples/shapes.png", "Shapes"],
-  ["samples/checker.png", "Checkerboard"],
+  ["samples/cat.jpg", "Cat"],
+  ["samples/coffee.jpg", "Coffee"],
+  ["samples/astronaut.jpg", "Astronaut"],
+  ["samples/rocket.jpg", "Rocket launch"],
+  ["samples/scene.png", "Landscape (drawn)"],
   ["samples/tall.png", "Tall (gets squashed)"],
 ];
 

@@ -35,7 +35,7 @@ const maxDiff = (xs, ys) => xs.reduce((m, v, i) => Math.max(m, Math.abs(v - ys[i
 
 for (const [build, expectThreads] of [["pkg", false], ["pkg-threads", true], ["pkg-simd128", false]]) {
   test(`the ${build} build matches transformers on the demo checkpoint`, async () => {
-    await page.goto(`${server.url}index.html?wasm=${build}&model=models/demo/&image=/test-images/large.png`);
+    await page.goto(`${server.url}?wasm=${build}&model=models/demo/&image=/test-images/large.png`);
     await h.waitPhase("done", 60_000);
     const info = await page.evaluate(() => window.siglipLens.info);
     assert.equal(info.build, build);
@@ -62,7 +62,7 @@ for (const [build, expectThreads] of [["pkg", false], ["pkg-threads", true], ["p
 }
 
 test("f16 weights (?weights=f16) stay within 1e-2 of transformers, and the facts say so", async () => {
-  await page.goto(`${server.url}index.html?weights=f16&model=models/demo/&image=/test-images/large.png`);
+  await page.goto(`${server.url}?weights=f16&model=models/demo/&image=/test-images/large.png`);
   await h.waitPhase("done", 60_000);
   const info = await page.evaluate(() => window.siglipLens.info);
   assert.equal(info.weightStorage, "f16");

@@ -112,7 +112,7 @@ test("NaN and infinities are found in F32, F16 and BF16 tensors, aligned or not"
 });
 
 test("model addresses: hub ids and http(s) only", () => {
-  const page = "http://127.0.0.1:8000/index.html";
+  const page = "http://127.0.0.1:8000/";
   assert.equal(resolveModel("google/siglip-base-patch16-224", page).folder, "https://huggingface.co/google/siglip-base-patch16-224/resolve/main/");
   assert.equal(resolveModel("https://example.org/m/", page).weights, "https://example.org/m/model.safetensors");
   for (const [spec, scheme] of [["javascript:alert(1)", "javascript:"], ["JavaScript:alert(1)", "javascript:"], ["data:text/plain,hi", "data:"], ["file:///etc/", "file:"], ["ftp://example.org/m/", "ftp:"], ["java\tscript:alert(1)", "javascript:"]]) {

@@ -99,14 +99,14 @@ test("javascript:, data: and file: model addresses are refused, in the field and
     assert.equal(await h.waitError(), `Could not load the model: ${refusal} The previous model is still loaded.`);
     await h.assertStillWorks({ model: MODEL });
 
-    await page.goto(`${server.url}index.html?model=${encodeURIComponent(spec)}`);
+    await page.goto(`${server.url}?model=${encodeURIComponent(spec)}`);
     assert.equal(await h.waitError(), `Could not load the model: ${refusal}`);
     assert.equal(await page.evaluate(() => window.siglipLens.info), null, "nothing was loaded");
-    await page.goto(`${server.url}index.html?model=${MODEL}&image=samples/shapes.png`);
+    await page.goto(`${server.url}?model=${MODEL}&image=samples/shapes.png`);
     await h.waitPhase("done");
   }
   // Image addresses too.
-  await page.goto(`${server.url}index.html?model=${MODEL}&image=${encodeURIComponent("javascript:alert(1)")}`);
+  await page.goto(`${server.url}?model=${MODEL}&image=${encodeURIComponent("javascript:alert(1)")}`);
   const refusal = "Could not read the image: only http:// and https:// image addresses can be loaded, not “javascript:” — drop the image file on the page instead.";
   assert.equal(await h.waitError(), refusal);
   await page.waitForFunction(() => window.siglipLens.info !== null);

@@ -32,7 +32,7 @@ export async function openBrowser() {
 export async function openDemoPage(server) {
   const opened = await openBrowser();
   const h = pageHelpers(opened.page);
-  await opened.page.goto(`${server.url}index.html?model=models/demo/&image=samples/shapes.png`);
+  await opened.page.goto(`${server.url}?model=models/demo/&image=samples/shapes.png`);
   await h.waitPhase("done");
   return { ...opened, h };
 }

@@ -109,7 +109,7 @@ const weightRequests = () => server.requests.filter((r) => r.path === WEIGHTS);
 // ---- tests (in order: they share one page) -----------------------------------------------------
 
 test("loads the demo checkpoint from ?model= with Range requests, only the vision tower", async () => {
-  await page.goto(`${server.url}index.html?model=models/demo/`);
+  await page.goto(`${server.url}?model=models/demo/`);
   await waitPhase("ready");
   const requests = weightRequests();
   assert.equal(requests[0].range, "bytes=0-7");
@@ -311,7 +311,7 @@ test("reloading uses the Cache API: zero weight bytes fetched the second time", 
   server.bytesSent.delete(WEIGHTS);
   const requestsBefore = weightRequests().length;
   const seenBefore = weightResponses.length;
-  await page.goto(`${server.url}index.html?model=models/demo/&image=samples/checker.png`);
+  await page.goto(`${server.url}?model=models/demo/&image=samples/checker.png`);
   await waitPhase("done");
   assert.equal(server.bytesSent.get(WEIGHTS) ?? 0, 0, "no bytes of model.safetensors were sent");
   assert.equal(weightRequests().length, requestsBefore, "model.safetensors was not requested");

@@ -73,7 +73,7 @@ test("touching ranges merge, gaps split", () => {
 });
 
 test("model specs resolve to hub files or folder URLs", () => {
-  const page = "http://127.0.0.1:8000/index.html";
+  const page = "http://127.0.0.1:8000/";
   assert.equal(resolveModel("google/siglip-base-patch16-224", page).weights, "https://huggingface.co/google/siglip-base-patch16-224/resolve/main/model.safetensors");
   assert.equal(resolveModel("models/demo/", page).folder, "http://127.0.0.1:8000/models/demo/");
   assert.equal(resolveModel("https://example.org/m", page).weights, "https://example.org/m/model.safetensors");
