@@ -2,13 +2,13 @@
 
 use std::path::Path;
 
-use image::ImageDecoder;
+use image::{DynamicImage, ImageDecoder};
 
 use crate::error::{Error, Result};
 use crate::preprocess::{Rgba8, MAX_PIXELS};
 
 /// Decodes a PNG, JPEG, GIF (first frame), WebP or BMP file upright (EXIF orientation applied) into
-/// 8-bit RGBA; 16-bit images are rounded to 8 bits, grey is expanded.
+/// 8-bit RGBA with the values Pillow gives transformers (see [`as_pillow_converts`]).
 pub fn decode(bytes: &[u8]) -> Result<Rgba8> {
     let fail = |e: &dyn std::fmt::Display| {
         Error::Image(format!(
@@ -30,11 +30,54 @@ pub fn decode(bytes: &[u8]) -> Result<Rgba8> {
         )));
     }
     let orientation = decoder.orientation().map_err(|e| fail(&e))?;
-    let mut image = image::DynamicImage::from_decoder(decoder).map_err(|e| fail(&e))?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| fail(&e))?;
     image.apply_orientation(orientation);
-    let rgba = image.to_rgba8();
-    let (width, height) = rgba.dimensions();
-    Rgba8::new(width as usize, height as usize, rgba.into_raw())
+    as_pillow_converts(image, is_16_bit_grey_png(bytes))
+}
+
+/// 8-bit RGBA with the values Pillow 13 gives transformers' `convert_to_rgb` for the file
+/// (`Image.open`, then `convert("RGB")` or `convert("RGBA")`). The image crate's `to_rgba8` agrees
+/// with Pillow on every 8-bit and lower-depth PNG — grey, mode 1, palette with or without tRNS, grey
+/// and RGB colour keys, grey+alpha (checked on tests/fixtures/images/shapes) — but not on 16-bit PNGs:
+///
+/// - 16-bit grey opens as mode `I;16`, whose conversion to RGB *clips* instead of scaling: a value
+///   above 255 becomes 255 (`I16_RGB` in Convert.c), so transformers sees a 16-bit grey photo as
+///   nearly white. We do the same, to stay transformers' pixels.
+/// - 16-bit RGB, RGBA and grey+alpha keep the high byte of each sample (`unpackRGB16B`,
+///   `unpackRGBA16B`, `unpackRGBALA16B` in Unpack.c); the image crate would round v / 257.
+///
+/// Not reproduced: a tRNS colour key on a 16-bit grey or RGB PNG (Pillow compares the key's low
+/// byte with the converted 8-bit pixel; we take the decoder's exact-match alpha).
+fn as_pillow_converts(image: DynamicImage, mode_i16: bool) -> Result<Rgba8> {
+    use DynamicImage::{ImageLuma16, ImageLumaA16, ImageRgb16, ImageRgba16};
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    if !matches!(
+        image,
+        ImageLuma16(_) | ImageLumaA16(_) | ImageRgb16(_) | ImageRgba16(_)
+    ) {
+        return Rgba8::new(width, height, image.into_rgba8().into_raw());
+    }
+    let level = |v: u16| match mode_i16 {
+        true => v.min(255) as u8,
+        false => (v >> 8) as u8,
+    };
+    let data = image
+        .into_rgba16()
+        .as_raw()
+        .chunks_exact(4)
+        .flat_map(|p| [level(p[0]), level(p[1]), level(p[2]), (p[3] >> 8) as u8])
+        .collect();
+    Rgba8::new(width, height, data)
+}
+
+/// Whether `bytes` is a PNG of 16-bit grey samples (IHDR bit depth 16, colour type 0), which Pillow
+/// opens as mode `I;16`. Read from the header because the image crate reports a grey PNG with a tRNS
+/// key as grey+alpha, like a real grey+alpha PNG, which Pillow treats differently.
+fn is_16_bit_grey_png(bytes: &[u8]) -> bool {
+    // Signature (8), IHDR length (4), "IHDR" (4), width (4), height (4), bit depth, colour type.
+    bytes.starts_with(b"\x89PNG\r\n\x1a\n")
+        && bytes.get(12..16) == Some(b"IHDR")
+        && bytes.get(24..26) == Some(&[16, 0])
 }
 
 /// Reads and decodes an image file.

@@ -3,13 +3,37 @@
 //! PIL's filter on 8-bit pixels (no crop, aspect ratio not kept), rescale by `rescale_factor`,
 //! normalise with `image_mean` / `image_std`.
 //!
-//! The resampler is a port of the arithmetic of Pillow's `Resample.c` (horizontal pass, then vertical,
-//! 22-bit fixed-point weights, 8-bit intermediate), so the resized image is PIL's to the bit: all 12
-//! PNG fixture cases (6 images × bicubic, bilinear) match with zero differing values. We measured
-//! fast_image_resize 6.1 first (its `Convolution` with CatmullRom / Bilinear on the same fixtures): it
-//! runs the vertical pass first with ≤ 15-bit weights on 8-bit images, and about 20 % of the output
-//! values differ from PIL's — by up to 5 levels (bicubic, 500 × 375 → 224) and 24 levels (bicubic
-//! upscale, 13 × 11 → 32).
+//! transformers 5.24 (`PilBackend.process_image`, then `image_transforms.resize`) converts every image
+//! to 8-bit RGB *before* resizing — modes 1, L, P, LA, RGBA and I;16 alike (how each mode becomes RGB
+//! is the decoder's job: `image_file` natively, the browser on the page) — and then calls
+//! `Image.resize(size, resample)` without `box` or `reducing_gap`. So the resize is always Pillow's
+//! 8-bit RGB path, and this module ports what Pillow 13.0.0 does on it:
+//!
+//! - `Image.resize` (src/PIL/Image.py): same size → a copy; no `reduce()` step (`reducing_gap` is
+//!   None). Its switch to NEAREST for modes 1 and P and its premultiplication of LA and RGBA never
+//!   apply: the image is RGB by then.
+//! - `ImagingResampleInner` (src/libImaging/Resample.c): one horizontal and one vertical pass, each
+//!   skipped when its axis keeps its size. **Order:** the vertical pass runs first when the height
+//!   shrinks by more pixels than twice what the width shrinks by — `(H − h) > 0 && (H − h) >
+//!   2·(W − w)` in signed pixel counts, so a shrinking height always goes first when the width grows
+//!   — otherwise the horizontal pass runs first ([`Pass::order`]). The order shows in the result:
+//!   the intermediate image is rounded and clipped to 8 bits, which loses bicubic's overshoot at hard
+//!   edges (up to 30 levels on the fixtures' binary drawings when the order is wrong).
+//! - `precompute_coeffs` and `normalize_coeffs_8bpc`: the filter stretched by the scale when
+//!   downsampling, taps normalised to sum 1, then 22-bit fixed point rounded away from zero;
+//!   `box_filter` is 1 on (−0.5, 0.5].
+//! - `ImagingResampleHorizontal_8bpc` / `ImagingResampleVertical_8bpc`: integer sums with a rounding
+//!   bias, shifted and clipped to 0..=255 (`clip8`).
+//!
+//! The resized image is PIL's to the bit: every PNG fixture (tests/fixtures/images and
+//! images/shapes: tall, wide, nearly square either side of the order boundary, one axis up and the
+//! other down, 1-pixel strips, binary drawings; square and non-square targets) matches with zero
+//! differing values. We measured fast_image_resize 6.1 first (its `Convolution` with CatmullRom /
+//! Bilinear on the same fixtures): it runs the vertical pass first with ≤ 15-bit weights on 8-bit
+//! images, and about 20 % of the output values differ from PIL's — by up to 5 levels (bicubic,
+//! 500 × 375 → 224) and 24 levels (bicubic upscale, 13 × 11 → 32).
+
+use std::borrow::Cow;
 
 use candle_core::{Device, Tensor};
 
@@ -69,25 +93,22 @@ impl Rgba8 {
     /// Composites onto opaque white, with Pillow's `alpha_composite` integer arithmetic
     /// (transformers' `convert_to_rgb` does `alpha_composite(white, image).convert("RGB")`).
     pub fn to_rgb_on_white(&self) -> Rgb8 {
-        let data = self
-            .data
-            .chunks_exact(4)
-            .flat_map(|p| {
-                let a = p[3] as u32;
-                let blend = |c: u8| -> u8 {
-                    match a {
-                        255 => c,
-                        0 => 255,
-                        // Pillow: coef1 = a·255·255·2⁷ / (255·255) = a·2⁷, coef2 = (255 − a)·2⁷.
-                        _ => {
-                            let t = (c as u32 * a + 255 * (255 - a)) * 128 + (0x80 << 7);
-                            ((((t >> 8) + t) >> 8) >> 7) as u8
-                        }
+        let mut data = vec![0u8; self.width * self.height * 3];
+        for (p, rgb) in self.data.chunks_exact(4).zip(data.chunks_exact_mut(3)) {
+            let a = p[3] as u32;
+            let blend = |c: u8| -> u8 {
+                match a {
+                    255 => c,
+                    0 => 255,
+                    // Pillow: coef1 = a·255·255·2⁷ / (255·255) = a·2⁷, coef2 = (255 − a)·2⁷.
+                    _ => {
+                        let t = (c as u32 * a + 255 * (255 - a)) * 128 + (0x80 << 7);
+                        ((((t >> 8) + t) >> 8) >> 7) as u8
                     }
-                };
-                [blend(p[0]), blend(p[1]), blend(p[2])]
-            })
-            .collect();
+                }
+            };
+            rgb.copy_from_slice(&[blend(p[0]), blend(p[1]), blend(p[2])]);
+        }
         Rgb8 {
             width: self.width,
             height: self.height,
@@ -106,22 +127,49 @@ impl Rgb8 {
         })
     }
 
-    /// Resizes to `width` × `height` exactly as PIL's `Image.resize(…, resample)` does.
+    /// Resizes to `width` × `height` exactly as PIL's `Image.resize(…, resample)` does on an RGB
+    /// image: the two passes in Pillow's order ([`Pass::order`]), each only if its axis changes.
     pub fn resize(&self, width: usize, height: usize, filter: Resample) -> Result<Rgb8> {
         if (width, height) == (self.width, self.height) {
             return Ok(self.clone());
         }
         let filter = Filter::of(filter)?;
-        let mut image = self.clone();
-        if width != image.width {
-            let coefficients = Coefficients::new(image.width, width, filter);
-            image = resample_rows(&image, &coefficients);
+        let mut image = Cow::Borrowed(self);
+        for pass in Pass::order((self.width, self.height), (width, height)) {
+            let resized = match pass {
+                Pass::Horizontal if width != image.width => {
+                    resample_rows(&image, &Coefficients::new(image.width, width, filter))
+                }
+                Pass::Vertical if height != image.height => {
+                    resample_columns(&image, &Coefficients::new(image.height, height, filter))
+                }
+                _ => continue,
+            };
+            image = Cow::Owned(resized);
         }
-        if height != image.height {
-            let coefficients = Coefficients::new(image.height, height, filter);
-            image = transpose(&resample_rows(&transpose(&image), &coefficients));
+        Ok(image.into_owned())
+    }
+}
+
+/// One of the two 1-D passes of Pillow's separable resampling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    Horizontal,
+    Vertical,
+}
+
+impl Pass {
+    /// The order in which Pillow 13 runs the passes to resize `from` to `to` (both width × height):
+    /// vertical first iff the height shrinks, and by more than twice as many pixels as the width does
+    /// (`ImagingResampleInner` in Resample.c: `(ysize_in − ysize) > 0 && (ysize_in − ysize) >
+    /// (xsize_in − xsize) * 2`, signed ints; "to make the horizontal pass faster").
+    pub fn order(from: (usize, usize), to: (usize, usize)) -> [Pass; 2] {
+        let shrink = |a: usize, b: usize| a as i64 - b as i64;
+        let (dx, dy) = (shrink(from.0, to.0), shrink(from.1, to.1));
+        match dy > 0 && dy > dx * 2 {
+            true => [Pass::Vertical, Pass::Horizontal],
+            false => [Pass::Horizontal, Pass::Vertical],
         }
-        Ok(image)
     }
 }
 
@@ -188,7 +236,8 @@ impl Filter {
         let (support, kernel): (f64, fn(f64) -> f64) = match resample {
             Resample::Bilinear => (1.0, |x| (1.0 - x.abs()).max(0.0)),
             Resample::Bicubic => (2.0, bicubic),
-            Resample::Box => (0.5, |x| if (-0.5..0.5).contains(&x) { 1.0 } else { 0.0 }),
+            // Pillow's box_filter: 1 on (−0.5, 0.5].
+            Resample::Box => (0.5, |x| if x > -0.5 && x <= 0.5 { 1.0 } else { 0.0 }),
             other => {
                 return Err(Error::Config(format!(
                     "preprocessor_config.json: resample {other:?} is not supported; SigLIP uses bicubic (3) or bilinear (2)"
@@ -282,7 +331,7 @@ fn resample_rows(image: &Rgb8, coefficients: &Coefficients) -> Rgb8 {
                 }
             }
             for c in 0..3 {
-                row_out[xx * 3 + c] = (sum[c] >> PRECISION_BITS).clamp(0, 255) as u8;
+                row_out[xx * 3 + c] = clip8(sum[c]);
             }
         }
     }
@@ -293,17 +342,43 @@ fn resample_rows(image: &Rgb8, coefficients: &Coefficients) -> Rgb8 {
     }
 }
 
-fn transpose(image: &Rgb8) -> Rgb8 {
-    let (w, h) = (image.width, image.height);
-    let mut data = vec![0u8; w * h * 3];
-    for y in 0..h {
-        for x in 0..w {
-            data[(x * h + y) * 3..][..3].copy_from_slice(&image.data[(y * w + x) * 3..][..3]);
+/// Resamples every column of `image` to `coefficients.bounds.len()` pixels (Pillow's
+/// `ImagingResampleVertical_8bpc`). Pillow sums down each column; we add whole weighted rows into
+/// one row of sums instead, which reads memory in order and gives the same integers: every partial
+/// sum, in either order, lies within 2²¹ + 255 · Σ|w| < 2³¹ (Σ|w| ≤ 1.25 · 2²² for bicubic).
+fn resample_columns(image: &Rgb8, coefficients: &Coefficients) -> Rgb8 {
+    let row = image.width * 3;
+    let out_height = coefficients.bounds.len();
+    let mut data = vec![0u8; row * out_height];
+    let mut sums = vec![0i32; row];
+    for (yy, (&(ymin, ymax), row_out)) in coefficients
+        .bounds
+        .iter()
+        .zip(data.chunks_exact_mut(row))
+        .enumerate()
+    {
+        let k = &coefficients.weights[yy * coefficients.stride..][..ymax];
+        sums.fill(1 << (PRECISION_BITS - 1));
+        for (row_in, &w) in image.data[ymin * row..(ymin + ymax) * row]
+            .chunks_exact(row)
+            .zip(k)
+        {
+            for (sum, &value) in sums.iter_mut().zip(row_in) {
+                *sum += value as i32 * w;
+            }
+        }
+        for (out, &sum) in row_out.iter_mut().zip(&sums) {
+            *out = clip8(sum);
         }
     }
     Rgb8 {
-        width: h,
-        height: w,
+        width: image.width,
+        height: out_height,
         data,
     }
+}
+
+/// Pillow's `clip8`: the fixed-point sum back to a level, clipped to 0..=255.
+fn clip8(sum: i32) -> u8 {
+    (sum >> PRECISION_BITS).clamp(0, 255) as u8
 }

@@ -7,7 +7,10 @@ use std::collections::HashMap;
 
 use candle_core::{Device, Tensor};
 use siglip_lens::wasm::Model;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
+
+mod shapes;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -24,6 +27,88 @@ const PALIGEMMA_REFERENCE: &[u8] =
     include_bytes!("fixtures/models/paligemma-f16/reference.safetensors");
 const PREPROCESS_REFERENCE: &[u8] = include_bytes!("fixtures/preprocess.safetensors");
 const LARGE_PNG: &[u8] = include_bytes!("fixtures/images/large.png");
+const SHAPES_REFERENCE: &[u8] = include_bytes!("fixtures/preprocess-shapes.safetensors");
+
+macro_rules! shape_files {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_bytes!(concat!("fixtures/images/shapes/", $name)) as &[u8])),*]
+    };
+}
+
+/// tests/fixtures/images/shapes/, every file preprocess-shapes.safetensors refers to.
+const SHAPE_FILES: &[(&str, &[u8])] = shape_files![
+    "coffee-420.jpg",
+    "coffee-444.jpg",
+    "downup-50x20.png",
+    "drawing-420.jpg",
+    "drawing-L-120x300.png",
+    "gray16-30x40.png",
+    "key-L-40x30.png",
+    "key-RGB-40x30.png",
+    "la-LA-40x30.png",
+    "la16-24x20.png",
+    "lineart-1-200x90.png",
+    "near-34x36.png",
+    "near-34x37.png",
+    "near-52x57.png",
+    "palette-P-60x40.png",
+    "rgb16-24x20.png",
+    "rgba16-24x20.png",
+    "scene-tall-40x150.png",
+    "scene-wide-150x40.png",
+    "strip-1x60.png",
+    "strip-60x1.png",
+    "text-RGB-64x180.png",
+    "updown-20x50.png",
+];
+
+fn shape_file(case: &shapes::Case) -> &'static [u8] {
+    SHAPE_FILES
+        .iter()
+        .find(|(name, _)| *name == case.file)
+        .unwrap_or_else(|| panic!("{} is not in SHAPE_FILES", case.file))
+        .1
+}
+
+/// A PNG of 16-bit samples (IHDR bit depth): Pillow converts those its own way, which the native
+/// decoder ports (`image_file`); neither the image crate's `to_rgba8` nor the browsers do.
+fn is_16_bit_png(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\x89PNG") && bytes.get(24) == Some(&16)
+}
+
+/// Decodes an image file exactly as www/image.js does: `createImageBitmap(blob, {imageOrientation:
+/// "from-image", premultiplyAlpha: "none", colorSpaceConversion: "none"})`, drawn on an
+/// OffscreenCanvas 2D (`willReadFrequently`), read back with `getImageData`.
+async fn decode_like_the_page(bytes: &[u8], mime: &str) -> Result<siglip_lens::Rgba8, JsValue> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let bag = web_sys::BlobPropertyBag::new();
+    bag.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &bag)?;
+    let options = web_sys::ImageBitmapOptions::new();
+    options.set_image_orientation(web_sys::ImageOrientation::FromImage);
+    options.set_premultiply_alpha(web_sys::PremultiplyAlpha::None);
+    options.set_color_space_conversion(web_sys::ColorSpaceConversion::None);
+    let window = web_sys::window().ok_or("no window")?;
+    let bitmap: web_sys::ImageBitmap = window
+        .create_image_bitmap_with_blob_and_image_bitmap_options(&blob, &options)?
+        .await?
+        .dyn_into()?;
+    let (width, height) = (bitmap.width(), bitmap.height());
+    let canvas = web_sys::OffscreenCanvas::new(width, height)?;
+    let settings = js_sys::Object::new();
+    js_sys::Reflect::set(&settings, &"willReadFrequently".into(), &true.into())?;
+    let context: web_sys::OffscreenCanvasRenderingContext2d = canvas
+        .get_context_with_context_options("2d", &settings)?
+        .ok_or("no 2d context")?
+        .dyn_into()?;
+    context.draw_image_with_image_bitmap(&bitmap, 0.0, 0.0)?;
+    let data = context
+        .get_image_data(0.0, 0.0, width as f64, height as f64)?
+        .data()
+        .0;
+    bitmap.close();
+    siglip_lens::Rgba8::new(width as usize, height as usize, data).map_err(|e| e.to_string().into())
+}
 
 /// tests/fixtures/images/large.png (500 × 375) as RGBA.
 fn large_rgba() -> Vec<u8> {
@@ -164,6 +249,112 @@ fn preprocessing_in_the_browser_is_pil_exact() {
         let diff = max_diff(&ours, &tensors(PREPROCESS_REFERENCE)[key]);
         assert!(diff <= 1e-6, "{key}: {diff}");
     }
+}
+
+/// Every 8-bit PNG case of preprocess-shapes.safetensors (see tests/preprocess.rs), decoded with the
+/// image crate: the wasm build resizes exactly as PIL does, in both pass orders.
+#[wasm_bindgen_test]
+fn every_png_shape_is_pil_exact_in_the_browser() {
+    let cases = shapes::cases(SHAPES_REFERENCE).unwrap();
+    let mut count = 0;
+    for case in cases.iter().filter(|c| c.is_png()) {
+        let bytes = shape_file(case);
+        if is_16_bit_png(bytes) {
+            continue;
+        }
+        let rgba = image::load_from_memory(bytes).unwrap().to_rgba8();
+        let (width, height) = (rgba.width() as usize, rgba.height() as usize);
+        let image = siglip_lens::Rgba8::new(width, height, rgba.into_raw()).unwrap();
+        let ours = siglip_lens::preprocess(&image, &case.config()).unwrap();
+        let diff = case.compare(&ours).unwrap();
+        assert!(
+            diff.max_levels == 0 && diff.max_pixel_values <= 1e-6,
+            "{}: {diff:?}",
+            case.key
+        );
+        count += 1;
+    }
+    assert!(count >= 60, "{count} cases");
+}
+
+/// What the page's decoding (the browser's) is allowed to change, by kind of file, in levels of the
+/// resized image; `None`: not compared, with the reason. Measured in Chromium 156 and Firefox ESR
+/// 153 (2026-12), the bounds keep a margin over the worse browser:
+///
+/// | kind | Chromium | Firefox | bound (levels, mean of pixel_values) |
+/// | --- | --- | --- | --- |
+/// | JPEG (4:2:0, 4:4:4): both decode with libjpeg-turbo, as PIL does | 0 | 0 | 1, 0.002 |
+/// | 8-bit PNG, alpha only 0 or 255 (or none) | 0 | 0 | 0 |
+/// | 8-bit PNG with partial alpha: Firefox's canvas premultiplies | 0 | 1, 0.0023 | 1, 0.004 |
+/// | 16-bit RGB / RGBA / LA PNG: Firefox rounds v / 257, PIL takes v >> 8 | 0 | 3, 0.0036 | 4, 0.01 |
+/// | 16-bit grey PNG: PIL clips to 255 (mode I;16), browsers scale | 254 | 254 | not compared |
+fn browser_tolerance(file: &str, bytes: &[u8]) -> Result<(u32, f32), &'static str> {
+    if !file.ends_with(".png") {
+        return Ok((1, 0.002));
+    }
+    if bytes.get(24..26) == Some(&[16, 0]) {
+        return Err("16-bit grey: PIL clips it (I;16), browsers scale it");
+    }
+    if is_16_bit_png(bytes) {
+        return Ok((4, 0.01));
+    }
+    let rgba = image::load_from_memory(bytes).unwrap().to_rgba8();
+    match rgba.pixels().any(|p| p[3] != 0 && p[3] != 255) {
+        true => Ok((1, 0.004)),
+        false => Ok((0, 1e-6)), // identical bytes; pixel_values then differ by float rounding only
+    }
+}
+
+/// The page's own path: each fixture (PNG and JPEG) decoded by the browser as www/image.js decodes
+/// it, then our preprocessing, against transformers' pixel_values; per-kind bounds above. The figures
+/// are printed (run the test binary with `--nocapture` to see them).
+#[wasm_bindgen_test]
+async fn browser_decoded_fixtures_against_pil() {
+    let cases = shapes::cases(SHAPES_REFERENCE).unwrap();
+    let (mut failures, mut jpeg) = (Vec::new(), (0, 0f32, 0));
+    for case in &cases {
+        let bytes = shape_file(case);
+        let mime = if case.is_png() {
+            "image/png"
+        } else {
+            "image/jpeg"
+        };
+        let image = decode_like_the_page(bytes, mime)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e:?}", case.file));
+        let diff = case
+            .compare(&siglip_lens::preprocess(&image, &case.config()).unwrap())
+            .unwrap();
+        let mut line = format!(
+            "{:36} max {:3} levels, mean {:.4}, {:4.1} % > 1 level",
+            case.key,
+            diff.max_levels,
+            diff.mean,
+            100.0 * diff.over_one_level
+        );
+        match browser_tolerance(&case.file, bytes) {
+            Ok((levels, mean)) if diff.max_levels > levels || diff.mean > mean => {
+                failures.push(format!("{line} (bound {levels} levels, mean {mean})"));
+            }
+            Ok(_) => {}
+            Err(why) => line += &format!(" (not compared: {why})"),
+        }
+        if !case.is_png() {
+            jpeg = (
+                jpeg.0.max(diff.max_levels),
+                jpeg.1.max(diff.mean),
+                jpeg.2 + 1,
+            );
+        }
+        web_sys::console::log_1(&JsValue::from_str(&line));
+    }
+    let summary = format!(
+        "JPEG through the browser: worst max {} levels, worst mean {:.4}, {} cases",
+        jpeg.0, jpeg.1, jpeg.2
+    );
+    web_sys::console::log_1(&JsValue::from_str(&summary));
+    assert_eq!(jpeg.2, 6, "JPEG cases");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[wasm_bindgen_test]

@@ -6,6 +6,8 @@
     tools/.venv/bin/python tools/make_fixtures.py --base224 tools/out/base224   # real-shape check (not committed)
     tools/.venv/bin/python tools/make_fixtures.py --so400m tools/out/so400m     # largest tower, for the page
     tools/.venv/bin/python tools/make_fixtures.py --only tokenizer   # tests/fixtures/tokenizers (tools/tokenizer_fixtures.py)
+    tools/.venv/bin/python tools/make_fixtures.py --only preprocess  # images/shapes + preprocess-shapes only
+    tools/.venv/bin/python tools/make_text_fixtures.py              # the two-tower fixtures (text tower, scores, maps)
 
 Everything is seeded: rerunning it rewrites the same files. CI never runs this script.
 
@@ -15,6 +17,8 @@ Everything is seeded: rerunning it rewrites the same files. CI never runs this s
   (`attn_implementation="eager"`), named as `siglip-lens encode` names them.
 - tests/fixtures/images/: test images, and `preprocess.safetensors` with SiglipImageProcessorPil's
   `pixel_values` for each image, filter and size.
+- tests/fixtures/images/shapes/ and `preprocess-shapes.safetensors` (`--only preprocess`): images of every
+  shape, mode and bit depth (and JPEGs) with SiglipImageProcessorPil's pixel_values as 8-bit levels.
 """
 
 import argparse
@@ -40,7 +44,7 @@ from transformers.models.siglip.image_processing_pil_siglip import SiglipImagePr
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
-BICUBIC, BILINEAR = 3, 2
+BICUBIC, BILINEAR, BOX = 3, 2, 4
 
 TINY_VISION = dict(
     hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4, image_size=32, patch_size=8
@@ -270,11 +274,189 @@ def make_so400m(directory: Path) -> None:
     print(f"wrote {directory}")
 
 
+# --- Preprocessing on every image shape (issue 10): `--only preprocess` ------------------------------
+
+SHAPES = FIXTURES / "images" / "shapes"
+BOTH = (BICUBIC, BILINEAR)
+
+
+def drawing(width: int, height: int, seed: int, text: str) -> np.ndarray:
+    """A black-and-white line drawing with text, as a bool array (True = white): strokes of 1–3 pixels,
+    outlines and the bitmap font's letters — the high-contrast content where the clipping of Pillow's
+    8-bit intermediate image shows."""
+    from PIL import ImageDraw, ImageFont
+
+    rng = np.random.default_rng(seed)
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    for _ in range(max(width, height) // 12):
+        x0, x1 = rng.integers(0, width, 2)
+        y0, y1 = rng.integers(0, height, 2)
+        kind = rng.integers(0, 3)
+        box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        if kind == 0:
+            draw.line((x0, y0, x1, y1), fill=0, width=int(rng.integers(1, 4)))
+        elif kind == 1:
+            draw.ellipse(box, outline=0, width=int(rng.integers(1, 3)))
+        else:
+            draw.rectangle(box, outline=0, width=1)
+    font = ImageFont.load_default_imagefont()
+    for row, y in enumerate(range(2, height - 10, 14)):
+        draw.text((2 + (row * 7) % 11, y), text, fill=0, font=font)
+    return np.asarray(image) > 127
+
+
+def noisy_scene(width: int, height: int, seed: int) -> np.ndarray:
+    """Smooth gradients, hard-edged blocks and noise, RGB uint8."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    r = 127.5 + 127.5 * np.sin(x / max(width, 2) * 7.0 + y / max(height, 2) * 3.0)
+    g = 255.0 * ((x + y) % 7 < 3)
+    b = np.where((x // 3 + y // 2) % 2 == 0, 250.0, 5.0)
+    rgb = np.stack([r, g, b], axis=-1) + rng.normal(0, 4, (height, width, 3)).round()
+    return np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+
+
+def shape_images() -> list:
+    """(file name, PIL image to save, [(height, width) targets], filters) for every shape case.
+
+    Pillow's `ImagingResampleInner` runs the vertical pass first when the height shrinks by more than
+    twice as many pixels as the width: (H − h) > 0 and (H − h) > 2·(W − w). The cases sit on both
+    sides of that line: tall and wide images, nearly square ones one pixel either side of it, one axis
+    up and the other down, 1-pixel strips, binary drawings in modes L, 1 and RGB, and square and
+    non-square targets."""
+    white_on_black = lambda bits: Image.fromarray(np.where(bits, 255, 0).astype(np.uint8))  # noqa: E731
+    issue = white_on_black(drawing(120, 300, seed=101, text="SigLIP"))  # mode L, the issue's image
+    lineart = Image.fromarray(drawing(200, 90, seed=102, text="line art 10")).convert("1")
+    text_rgb = np.repeat(np.where(drawing(64, 180, seed=103, text="Text")[..., None], 255, 0), 3, -1)
+    text_rgb[40:60, 10:50] = [200, 30, 30]  # one coloured block among the black strokes
+    palette = Image.fromarray(noisy_scene(60, 40, seed=104)).quantize(24)
+    palette.info["transparency"] = 3
+    gray16 = np.round(np.linspace(0, 1, 30 * 40).reshape(40, 30) ** 3 * 65535).astype(np.uint16)
+    alpha = np.tile(np.linspace(0, 255, 40).round().astype(np.uint8), (30, 1))
+    la = np.dstack([np.where(drawing(40, 30, seed=116, text="LA"), 255, 0), alpha]).astype(np.uint8)
+    keyed = noisy_scene(40, 30, seed=117)
+    keyed[5:12, 5:30] = [10, 20, 30]
+    keyed_image = Image.fromarray(keyed)
+    keyed_image.info["transparency"] = (10, 20, 30)
+    keyed_gray = Image.fromarray(noisy_scene(40, 30, seed=118)[..., 0])
+    keyed_gray.info["transparency"] = int(np.asarray(keyed_gray)[0, 0])
+    return [
+        ("drawing-L-120x300.png", issue, [(70, 70), (32, 32), (48, 48), (40, 64)], BOTH),
+        ("drawing-L-120x300.png", issue, [(224, 224)], (BICUBIC,)),
+        ("lineart-1-200x90.png", lineart, [(70, 70), (32, 32), (32, 180), (24, 64)], BOTH),
+        ("text-RGB-64x180.png", Image.fromarray(text_rgb.astype(np.uint8)), [(32, 32), (48, 48), (70, 70)], BOTH),
+        ("scene-tall-40x150.png", Image.fromarray(noisy_scene(40, 150, seed=105)), [(32, 32), (48, 48)], BOTH),
+        ("scene-wide-150x40.png", Image.fromarray(noisy_scene(150, 40, seed=106)), [(32, 32), (48, 48)], BOTH),
+        # 32²: 36 − 32 = 2·(34 − 32) keeps horizontal first; 37 − 32 > 2·(34 − 32) turns vertical first.
+        ("near-34x36.png", Image.fromarray(noisy_scene(34, 36, seed=107)), [(32, 32)], BOTH),
+        ("near-34x37.png", Image.fromarray(noisy_scene(34, 37, seed=108)), [(32, 32), (33, 32)], BOTH),
+        ("near-52x57.png", Image.fromarray(noisy_scene(52, 57, seed=109)), [(48, 48), (49, 48)], BOTH),
+        ("updown-20x50.png", Image.fromarray(noisy_scene(20, 50, seed=110)), [(32, 32), (48, 48)], BOTH),
+        ("downup-50x20.png", Image.fromarray(noisy_scene(50, 20, seed=111)), [(32, 32)], BOTH),
+        ("strip-1x60.png", Image.fromarray(noisy_scene(1, 60, seed=112)), [(32, 32), (24, 64)], BOTH),
+        ("strip-60x1.png", Image.fromarray(noisy_scene(60, 1, seed=113)), [(32, 32), (24, 64)], BOTH),
+        ("palette-P-60x40.png", palette, [(32, 32)], BOTH),
+        ("gray16-30x40.png", Image.fromarray(gray16), [(32, 32)], BOTH),
+        ("la-LA-40x30.png", Image.fromarray(la, mode="LA"), [(32, 32)], BOTH),
+        ("key-RGB-40x30.png", keyed_image, [(32, 32)], BOTH),
+        ("key-L-40x30.png", keyed_gray, [(32, 32)], BOTH),
+        # PIL's box filter (SigLIP does not use it; its edge is (−0.5, 0.5]).
+        ("drawing-L-120x300.png", issue, [(70, 70), (32, 32), (40, 64)], (BOX,)),
+        ("near-34x37.png", Image.fromarray(noisy_scene(34, 37, seed=108)), [(32, 32), (33, 32)], (BOX,)),
+    ]
+
+
+def png16(path: Path, samples: np.ndarray, color_type: int) -> None:
+    """Writes a 16-bit PNG (Pillow cannot write 16-bit RGB / RGBA / LA): colour type 2, 4 or 6."""
+    import struct
+    import zlib
+
+    rows = samples.reshape(samples.shape[0], -1).astype(">u2")
+    raw = b"".join(b"\x00" + row.tobytes() for row in rows)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", samples.shape[1], samples.shape[0], 16, color_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9))
+                     + chunk(b"IEND", b""))
+
+
+def jpeg_images() -> list:
+    """(file name, PIL image, subsampling) for the JPEG cases: a real photo (scikit-image's `coffee`,
+    CC0, Rachel Michetti) at 4:2:0 and 4:4:4, and an RGB line drawing at 4:2:0 (ringing at edges)."""
+    from skimage.data import coffee
+
+    photo = Image.fromarray(coffee()[40:340:3, 150:510:3])  # 120 × 100
+    lines = np.repeat(np.where(drawing(120, 90, seed=114, text="JPEG")[..., None], 255, 0), 3, -1)
+    lines[10:40, 20:70] = [30, 90, 220]
+    return [
+        ("coffee-420.jpg", photo, 2),
+        ("coffee-444.jpg", photo, 0),
+        ("drawing-420.jpg", Image.fromarray(lines.astype(np.uint8)), 2),
+    ]
+
+
+def levels_of(pixel_values: torch.Tensor) -> torch.Tensor:
+    """transformers' pixel_values (mean = std = 0.5, rescale 1/255) as the 8-bit levels they came from,
+    checked to map back bit for bit with transformers' arithmetic (float64 rescale, float32 normalise)."""
+    values = pixel_values.numpy()
+    levels = np.round((values.astype(np.float64) * 0.5 + 0.5) * 255)
+    assert levels.min() >= 0 and levels.max() <= 255
+    back = ((levels * (1 / 255)).astype(np.float32) - np.float32(0.5)) / np.float32(0.5)
+    assert np.array_equal(back, values), "pixel_values are not 8-bit levels"
+    return torch.from_numpy(levels.astype(np.uint8))
+
+
+def make_preprocess_shapes() -> None:
+    """tests/fixtures/images/shapes/* and tests/fixtures/preprocess-shapes.safetensors: for every case,
+    SiglipImageProcessorPil's pixel_values for the saved file opened with PIL.Image.open, stored as the
+    8-bit levels they are made of (lossless, checked), under `{file}.{resample}.{height}x{width}`."""
+    if SHAPES.exists():
+        shutil.rmtree(SHAPES)
+    SHAPES.mkdir(parents=True)
+    cases = []
+    for name, image, targets, filters in shape_images():
+        if not (SHAPES / name).exists():
+            image.save(SHAPES / name, optimize=True, **{k: v for k, v in image.info.items() if k == "transparency"})
+        cases += [(name, t, f) for t in targets for f in filters]
+    rng = np.random.default_rng(115)
+    sixteen = {
+        "rgb16-24x20.png": (rng.integers(0, 65536, (20, 24, 3)), 2),
+        "rgba16-24x20.png": (rng.integers(0, 65536, (20, 24, 4)), 6),
+        "la16-24x20.png": (rng.integers(0, 65536, (20, 24, 2)), 4),
+    }
+    for name, (samples, color_type) in sixteen.items():
+        png16(SHAPES / name, samples, color_type)
+        cases += [(name, (32, 32), f) for f in BOTH]
+    for name, image, subsampling in jpeg_images():
+        image.save(SHAPES / name, quality=90, subsampling=subsampling)
+        cases += [(name, (64, 64), f) for f in BOTH]
+
+    tensors = {}
+    for name, (height, width), resample in cases:
+        size = {"height": height, "width": width}
+        pixels = SiglipImageProcessorPil(size=size, resample=resample)(
+            images=Image.open(SHAPES / name), return_tensors="pt"
+        )["pixel_values"]
+        plain = SiglipImageProcessorPil(size=size, resample=resample, do_rescale=False, do_normalize=False)(
+            images=Image.open(SHAPES / name), return_tensors="pt"
+        )["pixel_values"]
+        levels = levels_of(pixels)
+        assert torch.equal(levels.to(torch.float32), plain.to(torch.float32)), name
+        tensors[f"{name}.{resample}.{height}x{width}"] = levels.contiguous()
+    save_file(tensors, FIXTURES / "preprocess-shapes.safetensors")
+    total = sum(f.stat().st_size for f in SHAPES.iterdir())
+    print(f"wrote {len(tensors)} cases, {len(list(SHAPES.iterdir()))} images ({total} bytes) in {SHAPES.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base224", type=Path, help="write only the base-224 checkpoint and reference here")
     parser.add_argument("--so400m", type=Path, help="write only a random so400m-384 vision tower here")
-    parser.add_argument("--only", choices=["tokenizer"], help="write only these fixtures (tokenizer: tests/fixtures/tokenizers)")
+    parser.add_argument("--only", choices=["tokenizer", "preprocess"],
+                        help="tokenizer: tests/fixtures/tokenizers; preprocess: images/shapes/ and preprocess-shapes.safetensors")
     args = parser.parse_args()
     if args.only == "tokenizer":
         from tokenizer_fixtures import make_tokenizers
@@ -282,6 +464,9 @@ def main() -> None:
         make_tokenizers()
         return
     torch.set_num_threads(2)
+    if args.only == "preprocess":
+        make_preprocess_shapes()
+        return
     if args.base224:
         make_base224(args.base224)
         return
