@@ -53,8 +53,14 @@ const client = createClient(workerUrl);
 /** Bundled checkpoints: how their figures are badged, and whether their text tower loads at once. */
 const BUNDLED = {
   "models/demo/": { badge: "untrained weights", kind: "untrained" },
-  "models/shapes/": { badge: "tiny model trained on generated shapes, not Google's SigLIP", kind: "toy", eagerText: true },
+  "models/shapes/": {
+    badge: "tiny model trained on generated shapes, not Google's SigLIP",
+    kind: "toy",
+    eagerText: true,
+    banner: "Demo checkpoint: a tiny SigLIP trained in a few minutes on generated pictures of shapes and simple objects with their captions — not Google's SigLIP. Its scores and maps show what training does, in a toy world; load a real checkpoint above for photographs.",
+  },
 };
+const UNTRAINED_BANNER = [...document.getElementById("untrained-banner").childNodes].map((n) => n.cloneNode(true));
 
 /** Everything the pictures depend on; the URL hash mirrors it. */
 let state = { model: null, weights: "f32", image: null, view: "embeddings", layer: 0, block: 1, head: 0, patch: -1, fusion: "mean", probeHead: "mean", cmap: "viridis", labels: null, template: null };
@@ -323,7 +329,9 @@ async function showModel(result, source) {
     document.body.dataset.untrained = String(demo?.kind === "untrained");
     document.body.dataset.badge = demo?.kind ?? "";
     setBadge(demo?.badge ?? "");
-    dom.banner.hidden = document.body.dataset.untrained !== "true";
+    if (demo?.banner) dom.banner.replaceChildren(demo.banner);
+    else dom.banner.replaceChildren(...UNTRAINED_BANNER.map((n) => n.cloneNode(true)));
+    dom.banner.hidden = !demo;
     setNotice(dom.modelNotice, result.warnings ?? []);
     Object.assign(timings, { download: result.downloadMs, load: result.loadMs, preprocess: null, forward: null });
     clampState();

@@ -11,7 +11,7 @@
 import { buildTextModel } from "./wasm.js";
 import { loadText, resolveModel } from "./loader.js";
 import { storeText, forgetText } from "./cache.js";
-import { WASM_MEMORY_LIMIT, elementCount } from "./safetensors.js";
+import { WASM_MEMORY_LIMIT, elementCount, headerLength } from "./safetensors.js";
 import { formatBytes } from "./colormap.js";
 
 /** Text methods for `window.siglipLens.request(method, ...args)`; each returns one typed array. */
@@ -121,7 +121,7 @@ export function createText({ getModel, getTrace, wasmReady, post }) {
       numLayers: text.numLayers, numHeads: text.numHeads, hiddenSize: text.hiddenSize, embedSize: text.embedSize,
       vocabSize: text.vocabSize, maxLength: text.maxLength, numParameters: text.numParameters, weightStorage: text.weightStorage,
       hasScores: text.hasScores, logitScale: text.hasScores ? text.logitScale : null, logitBias: text.hasScores ? text.logitBias : null,
-      weightBytes: got.weights.length, fetchedBytes: got.fetchedBytes, fromCache: got.fromCache, local: got.local ?? false,
+      weightBytes: got.weights.length - 8 - headerLength(got.weights.subarray(0, 8)), fetchedBytes: got.fetchedBytes, fromCache: got.fromCache, local: got.local ?? false,
       ranged: got.ranged ?? false, tokenizer: got.tokenizer, presets: got.presets ?? null, downloadMs: got.downloadMs, loadMs,
       memoryBytes: memory.buffer.byteLength, warnings,
     };

@@ -79,10 +79,13 @@ export function createMaps(ctx) {
     return forward ? forward * ctx.info.numPatches : Infinity;
   }
 
+  /** The Run button says what a run costs, or that this window's run is done. */
   function describeRun() {
     const n = ctx.info.numPatches;
     const ms = estimate();
-    run.textContent = `Run occlusion (${n} forwards${Number.isFinite(ms) ? `, ≈ ${seconds(ms)}` : ""})`;
+    const finished = done.has(currentWindow());
+    run.disabled = finished || Boolean(running);
+    run.textContent = finished ? "Occlusion computed for this image and window" : `Run occlusion (${n} forwards${Number.isFinite(ms) ? `, ≈ ${seconds(ms)}` : ""})`;
   }
 
   async function drawValuePath(entry) {
@@ -105,12 +108,14 @@ export function createMaps(ctx) {
     occlusion.setTitle(`Occlusion: drop in the logit of “${entry.label}”`);
     if (!done.has(window) && running?.window === window) return; // the run in flight draws the chosen label
     if (!done.has(window) && !start) {
+      describeRun();
       clear(occlusion, "occlusion", `Not computed yet for this image: ${run.textContent.replace(/^Run occlusion /, "")} — press Run occlusion.`);
       occlusion.root.dataset.forwards = "";
       return;
     }
     const seq = epoch;
     const mine = { window };
+    occlusion.root.dataset.forwards = "";
     if (!done.has(window)) {
       running = mine;
       run.disabled = true;
@@ -128,6 +133,7 @@ export function createMaps(ctx) {
       });
       if (seq !== epoch) return;
       done.add(window);
+      describeRun();
       const now = chosen();
       if (now !== entry || currentWindow() !== window) {
         if (running === mine) queueMicrotask(() => drawOcclusion(now)); // the label changed meanwhile
@@ -148,8 +154,8 @@ export function createMaps(ctx) {
     } finally {
       if (running === mine) {
         running = null;
-        run.disabled = false;
         progress.hidden = true;
+        describeRun();
       }
     }
   }
@@ -162,7 +168,10 @@ export function createMaps(ctx) {
   }
 
   label.addEventListener("change", () => redraw());
-  windowSelect.addEventListener("change", () => redraw());
+  windowSelect.addEventListener("change", () => {
+    describeRun();
+    redraw();
+  });
   run.addEventListener("click", () => redraw({ start: true }));
   cancel.addEventListener("click", () => ctx.request("text-cancel"));
 
