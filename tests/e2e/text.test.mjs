@@ -6,8 +6,8 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { startServer } from "./server.mjs";
+import { existsSync, readFileSync } from "node:fs";
+import { startServer, WWW } from "./server.mjs";
 import { openBrowser, pageHelpers, SHOTS } from "./helpers.mjs";
 import { parseSafetensors, readTensors, writeSafetensors } from "./fixtures.mjs";
 import { scoreRows, softmax } from "../../www/scores.js";
@@ -261,7 +261,8 @@ test("both maps are the wasm values and transformers'; a second label reuses the
   await page.goto(pageUrl({ labels: LABELS, template: "{}" }));
   await h.waitPhase("done");
   const vp = REFERENCE.tensors.value_path;
-  // A run this short (16 forwards) starts by itself for the first label.
+  // A run this short (16 forwards) starts by itself for the first label, with 3 × 3 windows.
+  assert.equal(await page.inputValue("[data-control=occlusion-window]"), "3");
   assert.equal(await waitOcclusion(page, LABELS[0]), N, "the first label runs one forward per patch");
   for (const [label, i] of USED) {
     await page.selectOption("[data-control=map-label]", label);
@@ -270,23 +271,23 @@ test("both maps are the wasm values and transformers'; a second label reuses the
     const values = await h.request("valuePath", label);
     await h.assertMap("[data-view=text-value]", values);
     assert.ok(worst(values, vp.slice(i * N, (i + 1) * N)) <= 1e-5, `value path of ${label} vs transformers`);
-    const drops = await h.request("logitDrops", label, 1);
+    const drops = await h.request("logitDrops", label, 3);
     await h.assertMap("[data-view=text-occlusion]", drops);
-    const ref = REFERENCE.tensors.occlusion_1.slice(i * N, (i + 1) * N);
-    assert.ok(worst(drops, ref) <= 1e-4 * maxAbs(ref), `occlusion (1 × 1) of ${label} vs transformers: ${worst(drops, ref)}`);
+    const ref = REFERENCE.tensors.occlusion_3.slice(i * N, (i + 1) * N);
+    assert.ok(worst(drops, ref) <= 1e-4 * maxAbs(ref), `occlusion (3 × 3) of ${label} vs transformers: ${worst(drops, ref)}`);
   }
   assert.match(await page.textContent(".text-maps"), /reused the 16 occluded images .* no new forward/);
   assert.match(await page.textContent(".text-maps"), /fast heuristic/);
-  // A 3 × 3 window: a new run, then transformers' occlusion_3.
-  await page.selectOption("[data-control=occlusion-window]", "3");
+  // 1 × 1 windows: a new run, then transformers' occlusion_1.
   const [label, i] = USED[1];
   await page.selectOption("[data-control=map-label]", label);
+  await page.selectOption("[data-control=occlusion-window]", "1");
   if (await page.isEnabled("[data-control=occlude]")) await page.click("[data-control=occlude]"); // a short run starts by itself
-  await waitOcclusion(page, label);
-  const drops = await h.request("logitDrops", label, 3);
+  assert.equal(await waitOcclusion(page, label), N, "a new window, a new run");
+  const drops = await h.request("logitDrops", label, 1);
   await h.assertMap("[data-view=text-occlusion]", drops);
-  const ref = REFERENCE.tensors.occlusion_3.slice(i * N, (i + 1) * N);
-  assert.ok(worst(drops, ref) <= 1e-4 * maxAbs(ref), `occlusion (3 × 3) vs transformers: ${worst(drops, ref)}`);
+  const ref = REFERENCE.tensors.occlusion_1.slice(i * N, (i + 1) * N);
+  assert.ok(worst(drops, ref) <= 1e-4 * maxAbs(ref), `occlusion (1 × 1) vs transformers: ${worst(drops, ref)}`);
   await page.locator("section.panel.text").screenshot({ path: `${SHOTS}text-maps.png` });
 });
 
@@ -306,10 +307,10 @@ test("an occlusion run shows progress, can be cancelled (the page stays usable) 
   await page.click("[data-control=occlude]");
   const forwards = await waitOcclusion(page, "a photo of a cat");
   assert.ok(forwards > 0 && forwards < 400, `the second run computed only what was left (${forwards} of 400)`);
-  await h.assertMap("[data-view=text-occlusion]", await h.request("logitDrops", "a photo of a cat", 1));
+  await h.assertMap("[data-view=text-occlusion]", await h.request("logitDrops", "a photo of a cat", 3));
   await page.selectOption("[data-control=map-label]", "two blue squares");
   assert.equal(await waitOcclusion(page, "two blue squares"), 0, "another label: no forward");
-  await h.assertMap("[data-view=text-occlusion]", await h.request("logitDrops", "two blue squares", 1));
+  await h.assertMap("[data-view=text-occlusion]", await h.request("logitDrops", "two blue squares", 3));
 });
 
 test("checkpoints without a text tower or a tokenizer file explain why, and the vision views keep working", async () => {
@@ -408,4 +409,26 @@ test("every wasm build and f16 weights give transformers' scores", async () => {
     });
     assert.match(await page.textContent(".text-facts"), new RegExp(`held in ${storage}`));
   }
+});
+
+// The trained demo (www/models/shapes, made by tools/train_demo.py) once it is in the tree.
+const SHAPES = `${WWW}models/shapes/`;
+test("the trained shapes demo: badge and banner name it, its text tower loads at once, presets fill the labels", { skip: !existsSync(`${SHAPES}labels.json`) && "www/models/shapes is not in this tree yet" }, async () => {
+  const presets = JSON.parse(readFileSync(`${SHAPES}labels.json`, "utf8"));
+  const { page, h } = await open();
+  await page.goto(`${server.url}index.html?model=models/shapes/&image=samples/shapes-1.png`);
+  await h.waitPhase("done", 60_000);
+  const phases = await page.evaluate(() => window.__phases);
+  assert.ok(phases.find((p) => p.state === "done").rows > 0, "scored before done, without a click");
+  assert.deepEqual((await rows(page)).map((r) => r.label), presets.samples["shapes-1.png"]);
+  assert.equal(await page.inputValue("[data-control=template]"), presets.template ?? "{}");
+  assert.match(await page.textContent("#untrained-banner"), /trained .* not Google's SigLIP/);
+  const badges = await page.$$eval(".untrained-badge", (list) => list.filter((b) => b.offsetParent !== null).map((b) => b.textContent));
+  assert.ok(badges.length > 0 && badges.every((b) => b === "tiny model trained on generated shapes, not Google's SigLIP"), badges.join());
+  for (const name of Object.keys(presets.samples)) assert.ok(await page.isVisible(`.model-sample[title="${name.replace(/\.\w+$/, "")}"]`), name);
+  await h.mark();
+  await page.click('.model-sample[title="shapes-3"]');
+  await h.waitPhase("done");
+  assert.deepEqual((await rows(page)).map((r) => r.label), presets.samples["shapes-3.png"]);
+  await page.locator("section.panel.text").screenshot({ path: `${SHOTS}text-shapes.png` });
 });

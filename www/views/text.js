@@ -29,7 +29,7 @@ function millions(n) {
 export function create(ctx, slot) {
   const status = el("p", { className: "note-box text-status" });
   status.dataset.textStatus = "";
-  const labelsBox = el("textarea", { rows: 5, spellcheck: false, value: DEFAULT_LABELS.join("\n") });
+  const labelsBox = el("textarea", { rows: 7, spellcheck: false, value: DEFAULT_LABELS.join("\n") });
   labelsBox.dataset.control = "labels";
   const template = el("input", { type: "text", spellcheck: false, value: DEFAULT_TEMPLATE });
   template.dataset.control = "template";
