@@ -184,6 +184,16 @@ test("the text tower is downloaded only when the panel is used: its tensors' byt
   assert.match(await page.textContent(".text-facts"), /from the browser cache/);
   await page.click("#cache summary");
   await page.waitForFunction(() => /text/.test(document.querySelector("#cache-list").textContent));
+
+  // Another model picked by hand: its text tower waits for Score, nothing is fetched unasked.
+  await h.mark();
+  await page.fill("#model-spec", "t/f16/");
+  await page.click("#load-model");
+  await h.waitPhase("done");
+  assert.equal(server.requests.filter((r) => r.path.startsWith("/t/f16/") && /tokenizer|spiece|labels/.test(r.path)).length, 0, "no tokenizer request");
+  assert.equal(server.bytesSent.get("/t/f16/model.safetensors"), readFileSync(`${FIXTURES}models/siglip-text-f16/model.safetensors`).length - textRanges(`${FIXTURES}models/siglip-text-f16/model.safetensors`).bytes, "no text tensor");
+  assert.ok(await page.isHidden(".text-results"), "the old scores are gone");
+  assert.match(await page.textContent("[data-text-status]"), /Score downloads its text tower/);
 });
 
 test("?labels= scores after the image: done only then; rows, bars and numbers are the wasm values and transformers'", async () => {
@@ -328,13 +338,14 @@ test("checkpoints without a text tower or a tokenizer file explain why, and the 
     assert.equal(server.requests.filter((r) => r.path.startsWith(`/${model}`) && /spiece|tokenizer/.test(r.path)).length, 0, "no tokenizer asked for");
   }
   // A two-tower checkpoint whose folder has no tokenizer: refused before the text weights are fetched.
+  const before = server.bytesSent.get("/t/f16/model.safetensors") ?? 0;
   await page.goto(pageUrl({ model: "t/f16/", labels: ["a cat"] }));
   const message = await h.waitError();
   assert.match(message, /holds no tokenizer file: scoring labels needs spiece\.model \(SigLIP\) or tokenizer\.json \(SigLIP 2\)/);
   assert.match(await page.textContent("[data-text-status]"), /no tokenizer file/);
   const { bytes: textBytes, n } = textRanges(`${FIXTURES}models/siglip-text-f16/model.safetensors`);
   const size = readFileSync(`${FIXTURES}models/siglip-text-f16/model.safetensors`).length;
-  assert.equal(server.bytesSent.get("/t/f16/model.safetensors"), size - textBytes, "header + vision tensors only, no text tensor");
+  assert.equal(server.bytesSent.get("/t/f16/model.safetensors") - before, size - textBytes, "header + vision tensors only, no text tensor");
   void n;
   await h.assertStillWorks({ image: "photo.png" });
 });

@@ -98,7 +98,8 @@ export function create(ctx, slot) {
   let model = { t: 0, b: 0 }; // the checkpoint's own t and b
   let scored = null; // {labels, texts, cos, logits, probabilities (Rust's), tokenCounts, maxLength}
   let timing = { embed: null, score: null };
-  let active = false; // labels were asked for: score after every image
+  let active = false; // labels were asked for: score after every image (of this model)
+  let models = 0; // models set up so far: the URL's labels are for the first one
   let userLabels = false; // the labels came from the user (or the URL), not from a model's presets
   let userTemplate = false; // likewise the template
   let presets = null;
@@ -368,6 +369,10 @@ export function create(ctx, slot) {
       if (!userLabels) labelsBox.value = DEFAULT_LABELS.join("\n");
       if (!userTemplate) template.value = DEFAULT_TEMPLATE;
       score.disabled = info.text === null;
+      // Scores follow a model change only where nothing large is downloaded unasked: a bundled demo,
+      // or the model the URL's labels came with. Another model waits for Score.
+      models += 1;
+      if (models > 1) active = false;
       if (eager && info.text !== null) active = true;
       describe();
       showFacts();
