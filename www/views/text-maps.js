@@ -61,6 +61,7 @@ export function createMaps(ctx) {
   let done = new Set(); // windows whose occlusion run finished for the current image
   let running = null; // the occlusion request in flight
   let epoch = 0; // bumps on every new image: answers for an older one are dropped
+  let perImage = null; // ms per occluded image measured by the last full run on this model
 
   const chosen = () => labels.find((l) => l.label === label.value) ?? labels[0];
   const currentWindow = () => Number(windowSelect.value);
@@ -76,9 +77,10 @@ export function createMaps(ctx) {
     figure.setNote(note);
   }
 
+  /** A run's cost: as the last run on this model measured it, else as many forwards of the image. */
   function estimate() {
-    const forward = ctx.timings.forward;
-    return forward ? forward * ctx.info.numPatches : Infinity;
+    const each = perImage ?? ctx.timings.forward;
+    return each ? each * ctx.info.numPatches : Infinity;
   }
 
   /** The Run button says what a run costs, or that this window's run is done. */
@@ -134,6 +136,7 @@ export function createMaps(ctx) {
         },
       });
       if (seq !== epoch) return;
+      if (result.newForwards === ctx.info.numPatches) perImage = result.ms / result.newForwards;
       done.add(window);
       describeRun();
       const now = chosen();
@@ -188,9 +191,10 @@ export function createMaps(ctx) {
       describeRun();
       if (labels.length) await redraw();
     },
-    /** A new image (or model): every occlusion run so far belongs to the old one. */
-    reset() {
+    /** A new image (or, with `model`, a new model): every occlusion run so far belongs to the old one. */
+    reset({ model = false } = {}) {
       epoch += 1;
+      if (model) perImage = null;
       done = new Set();
       labels = [];
       root.hidden = true;

@@ -363,7 +363,7 @@ export function create(ctx, slot) {
       unavailable = null;
       seq += 1;
       table.hidden = true;
-      maps.reset();
+      maps.reset({ model: true });
       maps.hideValuePath(!info.hasHead);
       ctx.showSamples([]);
       if (!userLabels) labelsBox.value = DEFAULT_LABELS.join("\n");
