@@ -52,7 +52,12 @@ const client = createClient(workerUrl);
 
 /** Bundled checkpoints: how their figures are badged, and whether their text tower loads at once. */
 const BUNDLED = {
-  "models/demo/": { badge: "untrained weights", kind: "untrained" },
+  "models/demo/": {
+    badge: "untrained weights",
+    kind: "untrained",
+    noText:
+      "The untrained demo cannot score labels: it ships no tokenizer, and its random text tower makes 16-number embeddings where its vision tower makes 64. Load a SiglipModel checkpoint above, e.g. google/siglip-base-patch16-224.",
+  },
   "models/shapes/": {
     badge: "tiny model trained on generated shapes, not Google's SigLIP",
     kind: "toy",
@@ -336,7 +341,7 @@ async function showModel(result, source) {
     Object.assign(timings, { download: result.downloadMs, load: result.loadMs, preprocess: null, forward: null });
     clampState();
     for (const view of views.values()) view.setup(info);
-    textPanel.setup(info, { eager: Boolean(demo?.eagerText) });
+    textPanel.setup(info, { eager: Boolean(demo?.eagerText), unavailable: demo?.noText ?? null });
     describePipeline();
     showFacts();
     refreshCache();

@@ -337,6 +337,12 @@ test("checkpoints without a text tower or a tokenizer file explain why, and the 
     await h.assertStillWorks({ image: "photo.png" });
     assert.equal(server.requests.filter((r) => r.path.startsWith(`/${model}`) && /spiece|tokenizer/.test(r.path)).length, 0, "no tokenizer asked for");
   }
+  // The untrained demo says why before anything is asked.
+  await page.goto(`${server.url}index.html?model=models/demo/&image=t/photo.png`);
+  await h.waitPhase("done");
+  assert.match(await page.textContent("[data-text-status]"), /The untrained demo cannot score labels: it ships no tokenizer/);
+  assert.ok(await page.isDisabled("[data-control=score]"));
+  assert.equal(server.requests.filter((r) => r.path.startsWith("/models/demo/") && !/config\.json$|model\.safetensors$/.test(r.path)).length, 0, "nothing else asked of the demo's folder");
   // A two-tower checkpoint whose folder has no tokenizer: refused before the text weights are fetched.
   const before = server.bytesSent.get("/t/f16/model.safetensors") ?? 0;
   await page.goto(pageUrl({ model: "t/f16/", labels: ["a cat"] }));

@@ -116,12 +116,13 @@ export function create(ctx, slot) {
 
   function describe() {
     const size = info?.text;
-    if (unavailable) return setStatus(unavailable, "error");
+    // Known before anything is fetched: a fact about the checkpoint, not an error.
+    if (unavailable) return setStatus(unavailable, "info");
     if (text) return setStatus("");
     if (size === null) {
       unavailable =
         "This checkpoint has no text tower (a vision tower only, as SiglipVisionModel and PaliGemma checkpoints hold), so it cannot score labels: load a SiglipModel checkpoint with both towers, e.g. google/siglip-base-patch16-224. The views above and below work without it.";
-      return setStatus(unavailable, "error");
+      return setStatus(unavailable, "info");
     }
     const what = size ? `its text tower (${formatBytes(size.bytes)}, ${millions(size.parameters)} parameters)` : "its text tower";
     setStatus(info?.local ? `Score reads ${what} and the tokenizer from the files you picked.` : `Score downloads ${what} and the tokenizer, once; the browser keeps them for next time.`);
@@ -354,13 +355,16 @@ export function create(ctx, slot) {
       }
       showTemplateNote();
     },
-    /** A new vision model: the text tower (if any) is the worker's to fetch again. */
-    setup(nextInfo, { eager = false } = {}) {
+    /**
+     * A new vision model: the text tower (if any) is the worker's to fetch again. `eager`: score at
+     * once (a bundled demo); `unavailable`: why this model cannot score, known beforehand.
+     */
+    setup(nextInfo, { eager = false, unavailable: why = null } = {}) {
       info = nextInfo;
       text = null;
       scored = null;
       presets = null;
-      unavailable = null;
+      unavailable = why;
       seq += 1;
       table.hidden = true;
       maps.reset({ model: true });
@@ -368,7 +372,7 @@ export function create(ctx, slot) {
       ctx.showSamples([]);
       if (!userLabels) labelsBox.value = DEFAULT_LABELS.join("\n");
       if (!userTemplate) template.value = DEFAULT_TEMPLATE;
-      score.disabled = info.text === null;
+      score.disabled = info.text === null || Boolean(why);
       // Scores follow a model change only where nothing large is downloaded unasked: a bundled demo,
       // or the model the URL's labels came with. Another model waits for Score.
       models += 1;
@@ -392,6 +396,7 @@ export function create(ctx, slot) {
     factsRows() {
       if (!info) return [];
       if (info.text === null) return [["Text tower", "none in this checkpoint"]];
+      if (unavailable && !text) return [["Text tower", "cannot score labels (see section 3)"]];
       if (!text) return [["Text tower", info.text ? `${formatBytes(info.text.bytes)}, fetched when you score labels` : "fetched when you score labels"]];
       return [
         ["Text tower", `${millions(text.numParameters)} parameters · ${formatBytes(text.weightBytes)} · load ${ms(text.downloadMs + text.loadMs)}`],
