@@ -285,7 +285,8 @@ function bundled(spec) {
 /** Sample buttons for the scenes a model's label presets name (samples/<name>); none for []. */
 function showSamples(names) {
   for (const old of dom.samples.querySelectorAll(".model-sample")) old.remove();
-  for (const name of names) dom.samples.append(sampleButton(`samples/${name}`, name.replace(/\.\w+$/, ""), "model-sample"));
+  // The model's own scenes come first: they are what its labels were written for.
+  dom.samples.prepend(...names.map((name) => sampleButton(`samples/${name}`, name.replace(/\.\w+$/, ""), "model-sample")));
 }
 
 async function loadModel(source) {
@@ -570,7 +571,9 @@ function start() {
   textPanel.ask({ labels, template: query.get("template") ?? state.template });
   if (labels?.length) state.labels = labels;
   if (query.get("template")) state.template = query.get("template");
-  dom.spec.value = modelSpec; // the field names the model being loaded
+  dom.spec.value = modelSpec; // the field names the model being loaded, and the list too when it holds it
+  const listed = [...dom.preset.options].find((o) => o.value === modelSpec);
+  if (listed) dom.preset.value = listed.value;
   dom.weights.value = [query.get("weights"), state.weights].find((w) => w === "f16" || w === "f32") ?? "f32";
   const imageUrl = query.get("image") ?? state.image ?? (query.has("model") ? null : DEMO_IMAGE);
   document.documentElement.style.setProperty("--overlay-opacity", dom.opacity.value);
