@@ -7,8 +7,11 @@ use image::{DynamicImage, ImageDecoder};
 use crate::error::{Error, Result};
 use crate::preprocess::{Rgba8, MAX_PIXELS};
 
+mod jpeg;
+
 /// Decodes a PNG, JPEG, GIF (first frame), WebP or BMP file upright (EXIF orientation applied) into
-/// 8-bit RGBA with the values Pillow gives transformers (see [`as_pillow_converts`]).
+/// 8-bit RGBA with the values Pillow gives transformers (see [`as_pillow_converts`]; JPEGs through
+/// libjpeg-turbo's decoder, as Pillow's, in [`jpeg`]).
 pub fn decode(bytes: &[u8]) -> Result<Rgba8> {
     let fail = |e: &dyn std::fmt::Display| {
         Error::Image(format!(
@@ -30,7 +33,11 @@ pub fn decode(bytes: &[u8]) -> Result<Rgba8> {
         )));
     }
     let orientation = decoder.orientation().map_err(|e| fail(&e))?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| fail(&e))?;
+    let mut image = match jpeg::is_jpeg(bytes) {
+        // The header (size, orientation) came from the image crate; the pixels from libjpeg.
+        true => DynamicImage::ImageRgba8(jpeg::decode(bytes).map_err(|e| fail(&e))?),
+        false => DynamicImage::from_decoder(decoder).map_err(|e| fail(&e))?,
+    };
     image.apply_orientation(orientation);
     as_pillow_converts(image, is_16_bit_grey_png(bytes))
 }

@@ -7,6 +7,7 @@
     tools/.venv/bin/python tools/make_fixtures.py --so400m tools/out/so400m     # largest tower, for the page
     tools/.venv/bin/python tools/make_fixtures.py --only tokenizer   # tests/fixtures/tokenizers (tools/tokenizer_fixtures.py)
     tools/.venv/bin/python tools/make_fixtures.py --only preprocess  # images/shapes + preprocess-shapes only
+    tools/.venv/bin/python tools/make_fixtures.py --only jpeg        # images/jpeg + preprocess-jpeg only
     tools/.venv/bin/python tools/make_text_fixtures.py              # the two-tower fixtures (text tower, scores, maps)
 
 Everything is seeded: rerunning it rewrites the same files. CI never runs this script.
@@ -451,12 +452,65 @@ def make_preprocess_shapes() -> None:
     print(f"wrote {len(tensors)} cases, {len(list(SHAPES.iterdir()))} images ({total} bytes) in {SHAPES.relative_to(ROOT)}")
 
 
+# --- JPEG decoded as Pillow decodes it: `--only jpeg` -------------------------------------------------
+
+JPEGS = FIXTURES / "images" / "jpeg"
+
+
+def jpeg_variants() -> list:
+    """(file name, PIL image, save options) for the JPEG decoder cases: every layout libjpeg decodes
+    differently (chroma subsampling 4:2:0 / 4:2:2 / 4:4:4, progressive, grey, Adobe CMYK, partial edge
+    blocks, a 1-pixel strip), from scikit-image's `coffee` photo (CC0, Rachel Michetti)."""
+    from skimage.data import coffee
+
+    photo = Image.fromarray(coffee()[30:330:2, 120:520:2])  # 200 × 150
+    odd = photo.resize((37, 23), Image.Resampling.BICUBIC)
+    return [
+        ("photo-422.jpg", photo, dict(quality=80, subsampling=1)),
+        ("photo-progressive-420.jpg", photo, dict(quality=75, subsampling=2, progressive=True)),
+        ("photo-q100-444.jpg", photo, dict(quality=100, subsampling=0)),
+        ("photo-grey.jpg", photo.convert("L"), dict(quality=85)),
+        ("photo-cmyk.jpg", photo.convert("CMYK"), dict(quality=85)),
+        ("odd-37x23-420.jpg", odd, dict(quality=90, subsampling=2)),
+        ("strip-1x40-420.jpg", photo.resize((1, 40), Image.Resampling.BICUBIC), dict(quality=90, subsampling=2)),
+    ]
+
+
+def make_preprocess_jpeg() -> None:
+    """tests/fixtures/images/jpeg/* and tests/fixtures/preprocess-jpeg.safetensors: SiglipImageProcessorPil's
+    pixel_values for each file opened with PIL.Image.open (keys and levels as preprocess-shapes), at a
+    size that keeps the decoder's detail (64 × 64, bicubic and bilinear); plus `truncated.jpg`, the
+    progressive file cut short, which Pillow refuses to load (checked here)."""
+    if JPEGS.exists():
+        shutil.rmtree(JPEGS)
+    JPEGS.mkdir(parents=True)
+    tensors = {}
+    for name, image, options in jpeg_variants():
+        image.save(JPEGS / name, **options)
+        for resample in BOTH:
+            pixels = SiglipImageProcessorPil(size={"height": 64, "width": 64}, resample=resample)(
+                images=Image.open(JPEGS / name), return_tensors="pt"
+            )["pixel_values"]
+            tensors[f"{name}.{resample}.64x64"] = levels_of(pixels).contiguous()
+    whole = (JPEGS / "photo-progressive-420.jpg").read_bytes()
+    (JPEGS / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
+    try:
+        Image.open(JPEGS / "truncated.jpg").load()
+        raise AssertionError("Pillow loaded the truncated JPEG")
+    except OSError as e:
+        print(f"truncated.jpg: Pillow says {e}")
+    save_file(tensors, FIXTURES / "preprocess-jpeg.safetensors")
+    total = sum(f.stat().st_size for f in JPEGS.iterdir())
+    print(f"wrote {len(tensors)} cases, {len(list(JPEGS.iterdir()))} images ({total} bytes) in {JPEGS.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base224", type=Path, help="write only the base-224 checkpoint and reference here")
     parser.add_argument("--so400m", type=Path, help="write only a random so400m-384 vision tower here")
-    parser.add_argument("--only", choices=["tokenizer", "preprocess"],
-                        help="tokenizer: tests/fixtures/tokenizers; preprocess: images/shapes/ and preprocess-shapes.safetensors")
+    parser.add_argument("--only", choices=["tokenizer", "preprocess", "jpeg"],
+                        help="tokenizer: tests/fixtures/tokenizers; preprocess: images/shapes/ and preprocess-shapes.safetensors;"
+                             " jpeg: images/jpeg/ and preprocess-jpeg.safetensors")
     args = parser.parse_args()
     if args.only == "tokenizer":
         from tokenizer_fixtures import make_tokenizers
@@ -466,6 +520,9 @@ def main() -> None:
     torch.set_num_threads(2)
     if args.only == "preprocess":
         make_preprocess_shapes()
+        return
+    if args.only == "jpeg":
+        make_preprocess_jpeg()
         return
     if args.base224:
         make_base224(args.base224)
