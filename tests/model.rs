@@ -3,6 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+mod compare;
 
 use common::{
     assert_abs, assert_rel, fixtures, load_model, load_model_stored, load_tensors, TestResult,
@@ -13,9 +14,12 @@ use siglip_lens::checkpoint::WeightStorage;
 const HIDDEN_TOLERANCE: f32 = 1e-4;
 /// Attention probabilities: absolute.
 const ATTENTION_TOLERANCE: f32 = 1e-5;
-/// With the matrices held in f16 the issue asks for outputs within 1e-2 (hidden states relative to
-/// their largest magnitude, attention probabilities absolute); the figures reached are printed.
+/// With the matrices held in f16 the issue asks for hidden states within 1e-2 of their largest
+/// magnitude; the figures reached are printed.
 const F16_TOLERANCE: f32 = 1e-2;
+/// Attention probabilities with f16 weights, absolute: 2.4e-4 at worst on the tiny fixtures and 1.7e-4
+/// at base-224's shape, so 1e-3 (1e-2 would be a third of the largest probability in some rows).
+const F16_ATTENTION_TOLERANCE: f32 = 1e-3;
 
 fn check_against_reference(name: &str, expect_head: bool) -> TestResult {
     check_stored(name, expect_head, WeightStorage::F32)
@@ -24,7 +28,7 @@ fn check_against_reference(name: &str, expect_head: bool) -> TestResult {
 fn check_stored(name: &str, expect_head: bool, storage: WeightStorage) -> TestResult {
     let (hidden_tolerance, attention_tolerance) = match storage {
         WeightStorage::F32 => (HIDDEN_TOLERANCE, ATTENTION_TOLERANCE),
-        WeightStorage::F16 => (F16_TOLERANCE, F16_TOLERANCE),
+        WeightStorage::F16 => (F16_TOLERANCE, F16_ATTENTION_TOLERANCE),
     };
     let dir = fixtures().join("models").join(name);
     let loaded = load_model_stored(&dir, storage)?;
@@ -96,7 +100,7 @@ fn paligemma_layout_f16_without_head() -> TestResult {
 }
 
 #[test]
-fn f16_weights_stay_within_1e_2_of_the_reference() -> TestResult {
+fn f16_weights_stay_close_to_the_reference() -> TestResult {
     check_stored("siglip", true, WeightStorage::F16)?;
     check_stored("vision-bf16", true, WeightStorage::F16)?;
     check_stored("paligemma-f16", false, WeightStorage::F16)
@@ -207,7 +211,7 @@ fn base224_with(
 ) -> TestResult {
     let (hidden, attention) = match storage {
         WeightStorage::F32 => (5e-4, 1e-4),
-        WeightStorage::F16 => (F16_TOLERANCE, F16_TOLERANCE),
+        WeightStorage::F16 => (F16_TOLERANCE, F16_ATTENTION_TOLERANCE),
     };
     let loaded = load_model_stored(dir, storage)?;
     let mut times = Vec::new();
@@ -320,5 +324,47 @@ fn streamed_tensors_build_the_same_model() -> TestResult {
         .unwrap_err()
         .to_string();
     assert!(message.contains("no SigLIP vision tower"), "{message}");
+    Ok(())
+}
+
+/// The comparison every test uses fails on what `fold(0.0, f32::max)` let through: a NaN on either
+/// side, a shorter result, nothing to compare.
+#[test]
+fn comparisons_fail_on_nan_truncation_and_no_values() -> TestResult {
+    let t = |v: &[f32]| candle_core::Tensor::new(v, &candle_core::Device::Cpu);
+    let reference = t(&[1.0, 2.0, 3.0])?;
+    assert_eq!(
+        common::max_abs_diff("same", &t(&[1.0, 2.5, 3.0])?, &reference)?,
+        0.5
+    );
+    for (what, ours, reference) in [
+        ("NaN in ours", t(&[1.0, f32::NAN, 3.0])?, reference.clone()),
+        ("all NaN", t(&[f32::NAN; 3])?, reference.clone()),
+        (
+            "NaN in the reference",
+            reference.clone(),
+            t(&[1.0, f32::NAN, 3.0])?,
+        ),
+        (
+            "infinity",
+            t(&[1.0, f32::INFINITY, 3.0])?,
+            reference.clone(),
+        ),
+        ("shorter", t(&[1.0, 2.0])?, reference.clone()),
+        ("nothing", t(&[])?, t(&[])?),
+    ] {
+        assert!(
+            common::max_abs_diff(what, &ours, &reference).is_err(),
+            "{what} passed"
+        );
+        assert!(
+            common::assert_abs(what, &ours, &reference, 1e9).is_err(),
+            "{what}"
+        );
+        assert!(
+            common::assert_rel(what, &ours, &reference, 1e9).is_err(),
+            "{what}"
+        );
+    }
     Ok(())
 }

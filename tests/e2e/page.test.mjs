@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { startServer, WWW } from "./server.mjs";
 import { colorize, valueRange, rgbToRgba } from "../../www/colormap.js";
+import { assertAbs } from "./compare.mjs";
 
 const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
 const WEIGHTS = "/models/demo/model.safetensors";
@@ -221,7 +222,7 @@ test("clicking a patch, switching layer and head redraws exactly the wasm values
   assert.equal(points.length, 16);
   const stats = await request("headStats");
   const target = points.find((p) => p.layer === 1 && p.head === 3);
-  assert.ok(Math.abs(target.distance - stats[(1 * 4 + 3) * 2]) < 1e-4);
+  assertAbs("the dot's distance", [target.distance], [stats[(1 * 4 + 3) * 2]], 1e-4);
   const box = await page.locator("[data-view=head-stats]").boundingBox();
   await page.mouse.click(box.x + target.x, box.y + target.y);
   await settle();
