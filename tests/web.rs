@@ -11,6 +11,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 mod compare;
+#[path = "fuzz_regressions.rs"]
+mod fuzz_regressions;
 mod shapes;
 
 wasm_bindgen_test_configure!(run_in_browser);
