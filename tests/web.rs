@@ -14,6 +14,7 @@ mod compare;
 #[path = "fuzz_regressions.rs"]
 mod fuzz_regressions;
 mod shapes;
+mod views;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -31,6 +32,13 @@ const PALIGEMMA_REFERENCE: &[u8] =
 const PREPROCESS_REFERENCE: &[u8] = include_bytes!("fixtures/preprocess.safetensors");
 const LARGE_PNG: &[u8] = include_bytes!("fixtures/images/large.png");
 const SHAPES_REFERENCE: &[u8] = include_bytes!("fixtures/preprocess-shapes.safetensors");
+const REALWIDTH_CONFIG: &str = include_str!("fixtures/models/realwidth-f16/config.json");
+const REALWIDTH_WEIGHTS: &[u8] = include_bytes!("fixtures/models/realwidth-f16/model.safetensors");
+const REALWIDTH_REFERENCE: &[u8] =
+    include_bytes!("fixtures/models/realwidth-f16/reference.safetensors");
+const DEMO_CONFIG: &str = include_str!("../www/models/demo/config.json");
+const DEMO_WEIGHTS: &[u8] = include_bytes!("../www/models/demo/model.safetensors");
+const DEMO_VIEWS: &[u8] = include_bytes!("fixtures/demo-views.safetensors");
 
 macro_rules! shape_files {
     ($($name:literal),* $(,)?) => {
@@ -234,6 +242,110 @@ fn paligemma_f16_without_head_matches_transformers() {
 fn f16_weights_stay_close_to_transformers() {
     check_stored(SIGLIP_CONFIG, SIGLIP_WEIGHTS, SIGLIP_REFERENCE, "f16");
     check_stored(BF16_CONFIG, BF16_WEIGHTS, BF16_REFERENCE, "f16");
+}
+
+/// The tensors of a safetensors file handed over one by one, as www/wasm.js's `buildModel` does.
+fn streamed(config: &str, weights: &[u8], storage: &str) -> Model {
+    let mut builder = siglip_lens::wasm::ModelBuilder::new(Some(storage.into()))
+        .map_err(|_| "builder")
+        .unwrap();
+    let file = safetensors::SafeTensors::deserialize(weights).unwrap();
+    for (name, view) in file.tensors() {
+        let shape: Vec<u32> = view.shape().iter().map(|&d| d as u32).collect();
+        builder
+            .add_tensor(&name, &format!("{:?}", view.dtype()), &shape, view.data())
+            .map_err(|_| "tensor")
+            .unwrap();
+    }
+    builder.build(config, None).map_err(|_| "build").unwrap()
+}
+
+/// google/siglip-base's width (768, MLP 3072, 12 heads, 196 patches), one layer, an f16 file: our GEMM
+/// at the real depths and widths (twelve 256-deep blocks, several column chunks). Held in f16 the file's
+/// values are exact, so both storages get the f32 tolerances; f16 goes through the streamed builder the
+/// page uses.
+#[wasm_bindgen_test]
+fn real_width_tower_matches_transformers() {
+    let reference = tensors(REALWIDTH_REFERENCE);
+    let model = Model::new(REALWIDTH_CONFIG, None, REALWIDTH_WEIGHTS, None)
+        .map_err(|_| "model")
+        .unwrap();
+    assert_eq!(
+        (model.hidden_size(), model.intermediate_size()),
+        (768, 3072)
+    );
+    let whole = check_trace(&model, &reference, 1e-4, 1e-5);
+    let model = streamed(REALWIDTH_CONFIG, REALWIDTH_WEIGHTS, "f16");
+    assert_eq!(model.weight_storage(), "f16");
+    let f16 = check_trace(&model, &reference, 1e-4, 1e-5);
+    web_sys::console::log_1(&JsValue::from_str(&format!(
+        "real width: worst hidden rel {:.2e}, attention abs {:.2e} (f32); {:.2e}, {:.2e} (f16, streamed)",
+        whole.0, whole.1, f16.0, f16.1
+    )));
+}
+
+/// Every view's numbers as the worker asks the wasm `Trace` and `Model` for them, against numpy's on
+/// transformers' trace of the demo (tests/views).
+#[wasm_bindgen_test]
+fn views_match_numpy_on_the_transformers_trace() {
+    let model = Model::new(DEMO_CONFIG, None, DEMO_WEIGHTS, None)
+        .map_err(|_| "model")
+        .unwrap();
+    let pixels = values(&tensors(PREPROCESS_REFERENCE)["large.3.224"]);
+    let trace = model.run_pixels(&pixels).map_err(|_| "run").unwrap();
+    let fixture = ok(views::Views::parse(DEMO_VIEWS));
+    let worst = ok(fixture.check(&WasmViews {
+        model: &model,
+        trace: &trace,
+    }));
+    web_sys::console::log_1(&JsValue::from_str(&format!(
+        "views against numpy (wasm): {worst:?}"
+    )));
+}
+
+/// The views through the JS-facing API, as the worker calls it.
+struct WasmViews<'a> {
+    model: &'a Model,
+    trace: &'a siglip_lens::wasm::Trace,
+}
+
+fn js<T>(result: Result<js_sys::Float32Array, T>) -> Vec<f32> {
+    result.map_err(|_| "a view threw").unwrap().to_vec()
+}
+
+impl views::Source for WasmViews<'_> {
+    fn norms(&self, layer: usize) -> Vec<f32> {
+        js(self.trace.patch_norms(layer))
+    }
+    fn similarity(&self, layer: usize, patch: usize) -> Vec<f32> {
+        js(self.trace.patch_similarity(layer, patch))
+    }
+    fn pca(&self, layer: usize) -> (Vec<f32>, Vec<f32>) {
+        let mut rgb = js(self.trace.patch_pca(layer));
+        let explained = rgb.split_off(rgb.len().saturating_sub(3));
+        (rgb, explained)
+    }
+    fn rollout(&self, query: Option<usize>, fusion: &str) -> Vec<f32> {
+        js(self.trace.rollout(query, fusion))
+    }
+    fn head_stats(&self) -> Vec<f32> {
+        js(self.trace.head_stats())
+    }
+    fn attention_row(&self, block: usize, head: usize, query: usize) -> Vec<f32> {
+        js(self.trace.attention_row(block, head, query))
+    }
+    fn fused(&self, block: usize, query: usize, fusion: &str) -> Vec<f32> {
+        js(self.trace.attention_fused(block, query, fusion))
+    }
+    fn probe(&self, head: usize) -> Vec<f32> {
+        js(self.trace.head_attention(head))
+    }
+    fn probe_mean(&self) -> Vec<f32> {
+        js(self.trace.head_attention_mean())
+    }
+    fn position_similarity(&self, patch: usize) -> Vec<f32> {
+        js(self.model.position_similarity(patch))
+    }
 }
 
 #[wasm_bindgen_test]
