@@ -8,6 +8,16 @@ import { el } from "./dom.js";
 
 const figures = new Set();
 let shared = { geometry: null, seen: null, marks: { showGrid: true, selected: -1, hovered: -1 }, label: "" };
+let badge = "untrained weights";
+
+/**
+ * Names the model on every figure's badge (e.g. "untrained weights" for the random demo); the page
+ * shows the badges only for bundled demos (body[data-badge], see style.css).
+ */
+export function setBadge(text) {
+  badge = text;
+  for (const span of document.querySelectorAll(".untrained-badge")) span.textContent = text;
+}
 
 
 /**
@@ -33,7 +43,7 @@ export function createFigure({ view, title, explain = "", legend = "colormap", s
   const exportButton = el("button", { className: "export", type: "button", textContent: "PNG", title: "Download this map as a PNG" });
   const root = el("figure", { className: small ? "map small" : "map" }, [heading, stack]);
   if (!small) {
-    heading.append(el("span", { className: "untrained-badge", textContent: "untrained weights" }), exportButton);
+    heading.append(el("span", { className: "untrained-badge", textContent: badge }), exportButton);
     root.append(legendRow);
     if (explain) root.append(el("p", { className: "explain", textContent: explain }));
   }

@@ -1,16 +1,17 @@
-// Getting a checkpoint's bytes: config files, then only the vision tower of model.safetensors,
-// read with HTTP Range requests (or File.slice for local files; see net.js), with byte progress,
-// cancel, resume after a dropped connection, and the Cache API (cache.js). Everything the header can
-// tell (no tower, a damaged layout, a model too large for wasm memory) is refused before the weights
-// are downloaded. Runs inside the worker, so nothing here blocks the page.
+// Getting a checkpoint's bytes: config files, then only the vision tower of model.safetensors — and,
+// when the text panel asks, only its text tower and the tokenizer's files — read with HTTP Range
+// requests (or File.slice for local files; see net.js), with byte progress, cancel, resume after a
+// dropped connection, and the Cache API (cache.js). Everything the header can tell (no tower, a
+// damaged layout, a model too large for wasm memory) is refused before the weights are downloaded.
+// Runs inside the worker, so nothing here blocks the page.
 
 import {
-  headerLength, parseHeader, visionTower, mergeRanges, layoutFile, extractVision, checkLayout, headerPastEnd,
-  peakWasmBytes, WASM_MEMORY_LIMIT,
+  headerLength, parseHeader, visionTower, textTower, findTextTower, towerSize, mergeRanges, layoutFile, extractTower,
+  checkLayout, headerPastEnd, peakWasmBytes, WASM_MEMORY_LIMIT,
 } from "./safetensors.js";
 import { formatBytes } from "./colormap.js";
 import { fetchOk, dropped, nextChunk, streamInto, sleep, httpBytes, fileBytes } from "./net.js";
-import { lookUp } from "./cache.js";
+import { lookUp, lookUpText } from "./cache.js";
 
 const HUB = "https://huggingface.co";
 
@@ -25,7 +26,7 @@ export function resolveModel(spec, base) {
   const looksLikeUrl = /^[a-z]+:\/\//i.test(text) || /^\.{0,2}\//.test(text) || text.endsWith("/") || text.endsWith(".safetensors");
   if (!looksLikeUrl && /^[\w.-]+\/[\w.-]+$/.test(text)) {
     const folder = `${HUB}/${text}/resolve/main/`;
-    return { id: text, folder, weights: `${folder}model.safetensors` };
+    return { id: text, folder, weights: `${folder}model.safetensors`, hub: true };
   }
   let url;
   try {
@@ -81,47 +82,82 @@ function checkMemory(tensors) {
   }
 }
 
-/** Everything the header can tell before any weight is downloaded. */
-function checkHeader(headerBytes, fileSize) {
-  const { tensors, metadata } = parseHeader(headerBytes);
+/** Picks the vision tower from a header's tensors, refusing one too large for wasm memory. */
+function pickVision(tensors) {
   const tower = visionTower(tensors);
   checkMemory(tower.tensors);
-  checkLayout(tensors, fileSize === null ? null : fileSize - 8 - headerBytes.length);
-  return { tower, metadata };
+  return tower;
 }
 
 /**
- * Downloads the vision tower of a safetensors file as a new, smaller safetensors buffer.
- * Returns {weights, prefix, tensors, fetchedBytes, ranged}.
+ * Everything the header can tell before any weight is downloaded: the tower `pick` finds (it throws
+ * when there is none, or when it cannot fit), and a sound layout. Returns {tower, header}: `header`
+ * ({n, tensors, metadata, size}) lets a second tower be read later without asking for it again.
  */
-async function visionWeights(source, onProgress) {
-  const { label, signal } = source;
+function checkHeader(headerBytes, fileSize, pick) {
+  const { tensors, metadata } = parseHeader(headerBytes);
+  const tower = pick(tensors);
+  checkLayout(tensors, fileSize === null ? null : fileSize - 8 - headerBytes.length);
+  return { tower, header: { n: headerBytes.length, tensors, metadata, size: fileSize } };
+}
+
+/** The size of the text tower a header holds, or null: the facts show it before it is fetched. */
+function textSummary(tensors) {
+  const text = findTextTower(tensors);
+  return text && towerSize(text.tensors);
+}
+
+/** Reads the safetensors header (two Range requests), or {full} when the server ignores Range. */
+async function readHeader(source, pick) {
+  const { label } = source;
   const first = await source.range(0, 8);
-  if (first.full) return fullDownload(source, first.full, onProgress);
+  if (first.full) return { full: first.full };
   const first8 = new Uint8Array(await first.response.arrayBuffer());
   if (first8.length < 8) throw new Error(`${label} is only ${first8.length} bytes long — the file is truncated or empty; download it again`);
   const n = inFile(label, () => headerLength(first8));
   const size = first.size ?? null;
   if (size !== null && 8 + n > size) throw new Error(`${label}: ${headerPastEnd(n, size)}`);
   const second = await source.range(8, 8 + n);
-  if (second.full) return fullDownload(source, second.full, onProgress);
+  if (second.full) return { full: second.full };
   const headerBytes = new Uint8Array(await second.response.arrayBuffer());
   if (headerBytes.length !== n) throw new Error(`${label}: ${headerPastEnd(n, 8 + headerBytes.length)}`);
-  const { tower, metadata } = inFile(label, () => checkHeader(headerBytes, size));
+  return inFile(label, () => checkHeader(headerBytes, size, pick));
+}
+
+/**
+ * Downloads one tower of a safetensors file as a new, smaller safetensors buffer: the tower `pick`
+ * finds in the header (pickVision by default). `header` is one read before for this file, reused
+ * instead of asking for it again. `phase` names the download in progress messages.
+ * Returns {weights, prefix, tensors, fetchedBytes, ranged, header, text}.
+ */
+async function towerWeights(source, onProgress, { pick = pickVision, header = null, phase = "weights" } = {}) {
+  const { signal } = source;
+  let found;
+  if (header) {
+    found = { tower: inFile(source.label, () => pick(header.tensors)), header };
+  } else {
+    found = await readHeader(source, pick);
+    if (found.full) return fullDownload(source, found.full, onProgress, pick);
+  }
+  const { tower } = found;
+  const { n, metadata } = found.header;
   const ranges = mergeRanges(tower.tensors, 8 + n);
   const { buffer, dataStart } = layoutFile(tower.tensors, metadata);
   const total = ranges.reduce((sum, r) => sum + r.end - r.start, 0);
-  const report = progressReporter(onProgress, total, "weights");
+  const report = progressReporter(onProgress, total, phase);
   report(0, true);
   let at = dataStart;
   for (const r of ranges) {
     const full = await rangeInto(source, r, buffer, at, report);
     // The server stopped honouring Range midway: take the whole file instead.
-    if (full) return fullDownload(source, full, onProgress);
+    if (full) return fullDownload(source, full, onProgress, pick);
     at += r.end - r.start;
   }
   signal?.throwIfAborted();
-  return { weights: buffer, prefix: tower.prefix, tensors: tower.tensors.length, fetchedBytes: total + 8 + n, ranged: true };
+  return {
+    weights: buffer, prefix: tower.prefix, tensors: tower.tensors.length, fetchedBytes: total + (header ? 0 : 8 + n), ranged: true,
+    header: found.header, text: textSummary(found.header.tensors),
+  };
 }
 
 /**
@@ -161,10 +197,10 @@ async function rangeInto(source, r, buffer, at, report) {
  * so a file without a tower, or too large, stops the download there. A dropped connection starts
  * the download over (twice at most): such a server cannot resume.
  */
-async function fullDownload(source, response, onProgress) {
+async function fullDownload(source, response, onProgress, pick) {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await readWholeFile(source, response, onProgress);
+      return await readWholeFile(source, response, onProgress, pick);
     } catch (error) {
       if (!error.resumable || attempt >= 2 || !source.whole) throw error;
       response = await source.whole();
@@ -172,7 +208,7 @@ async function fullDownload(source, response, onProgress) {
   }
 }
 
-async function readWholeFile(source, response, onProgress) {
+async function readWholeFile(source, response, onProgress, pick) {
   const length = Number(response.headers.get("content-length")) || 0;
   const report = progressReporter(onProgress, length, "weights (whole file: the server ignored Range)");
   report(0, true);
@@ -193,7 +229,7 @@ async function readWholeFile(source, response, onProgress) {
           const n = headerLength(start.subarray(0, 8));
           if (length && 8 + n > length) throw new Error(headerPastEnd(n, length));
           if (got < 8 + n) return false;
-          checkHeader(start.subarray(8, 8 + n), length || null);
+          checkHeader(start.subarray(8, 8 + n), length || null, pick);
           return true;
         });
       } catch (error) {
@@ -204,8 +240,11 @@ async function readWholeFile(source, response, onProgress) {
   }
   if (length && got !== length) throw dropped(new Error(`${got} of ${length} bytes arrived`));
   const file = concat(chunks, got);
-  const { buffer, prefix, count } = inFile(source.label, () => extractVision(file));
-  return { weights: buffer, prefix, tensors: count, fetchedBytes: file.length, ranged: false };
+  const { buffer, prefix, count } = inFile(source.label, () => extractTower(file, pick));
+  const n = headerLength(file.subarray(0, 8));
+  const { tensors } = parseHeader(file.subarray(8, 8 + n));
+  // No header to keep: a server that ignores Range would send the whole file for the other tower too.
+  return { weights: buffer, prefix, tensors: count, fetchedBytes: file.length, ranged: false, header: null, text: textSummary(tensors) };
 }
 
 /** The first `n` bytes of `chunks` as one array. */
@@ -232,9 +271,15 @@ function checkJson(text, label, advice) {
 }
 
 async function textOrUndefined(url, signal) {
+  const bytes = await bytesOrUndefined(url, signal);
+  return bytes && new TextDecoder().decode(bytes);
+}
+
+/** A file's bytes, or undefined when the server does not have it (or cannot be reached). */
+async function bytesOrUndefined(url, signal) {
   try {
     const response = await fetch(url, { signal });
-    return response.ok ? await response.text() : undefined;
+    return response.ok ? new Uint8Array(await response.arrayBuffer()) : undefined;
   } catch (error) {
     if (error.name === "AbortError") throw error;
     return undefined;
@@ -262,7 +307,7 @@ export async function loadCheckpoint(source, { signal, onProgress }) {
   const configText = await (await fetchOk(configUrl, { signal })).text();
   checkJson(configText, configUrl, "check that the address is a Hugging Face model folder holding config.json and model.safetensors");
   const preprocessorText = await textOrUndefined(`${where.folder}preprocessor_config.json`, signal);
-  const got = await visionWeights(httpBytes(where.weights, signal), onProgress);
+  const got = await towerWeights(httpBytes(where.weights, signal), onProgress);
   return { id: where.id, configText, preprocessorText, ...got, warnings, toCache, fromCache: false, downloadMs: performance.now() - started };
 }
 
@@ -278,7 +323,7 @@ async function loadFiles(files, { signal, onProgress }, started) {
   }
   const configText = await config.text();
   checkJson(configText, config.name, "pick the config.json that came with the model");
-  const got = await visionWeights(fileBytes(weights, signal), onProgress);
+  const got = await towerWeights(fileBytes(weights, signal), onProgress);
   return {
     id: `local: ${weights.name}`,
     configText,
@@ -291,4 +336,138 @@ async function loadFiles(files, { signal, onProgress }, started) {
     fromCache: false,
     downloadMs: performance.now() - started,
   };
+}
+
+// ---- the text tower -----------------------------------------------------------------------------
+
+/** Files that hold a tokenizer: SigLIP's SentencePiece model, SigLIP 2's Gemma tokenizer. */
+export const TOKENIZER_MODELS = ["spiece.model", "tokenizer.json"];
+/** Files that configure it (optional). */
+const TOKENIZER_CONFIGS = ["tokenizer_config.json", "special_tokens_map.json"];
+/** Label presets a model folder may carry: {template?, default: [...], samples: {"name.png": [...]}}. */
+export const PRESETS_FILE = "labels.json";
+
+/** The tokenizer files to look for, most likely first (SigLIP 2 ships tokenizer.json). */
+function tokenizerOrder(configText, tokenizerConfig) {
+  const field = (text, key) => {
+    try {
+      return JSON.parse(text ?? "{}")?.[key];
+    } catch {
+      return undefined;
+    }
+  };
+  const v2 = field(configText, "model_type") === "siglip2" || /Gemma/.test(String(field(tokenizerConfig, "tokenizer_class") ?? ""));
+  return v2 ? [...TOKENIZER_MODELS].reverse() : TOKENIZER_MODELS;
+}
+
+function noTokenizer(where, local) {
+  const advice = local
+    ? "pick it together with config.json and model.safetensors (and tokenizer_config.json)"
+    : "the folder must hold it beside config.json, as Google's SigLIP repositories do";
+  return new Error(
+    `${local ? "the files you picked hold" : `${where} holds`} no tokenizer file: scoring labels needs spiece.model (SigLIP) or tokenizer.json (SigLIP 2) — ${advice}; the vision views work without it`,
+  );
+}
+
+/**
+ * Loads the text tower of the checkpoint `source` (as given to loadCheckpoint) and the tokenizer's
+ * files. The header is checked first (no text tower: an error saying so), then the tokenizer files
+ * are fetched (none: an error naming the files needed), and only then the text tensors, by Range.
+ * `configText` is the model's config.json; `header` the one the vision load read (or null);
+ * `checkRoom(tensors)` throws when the tower cannot fit in wasm memory beside the vision tower.
+ * Returns {weights, files: {name: Uint8Array}, tokenizer (its file's name), presets, fetchedBytes,
+ * fromCache, downloadMs, toCache, warnings}; pass it to storeText once the tower is built.
+ */
+export async function loadText(source, { configText, header = null, checkRoom = () => {}, signal, onProgress }) {
+  const started = performance.now();
+  const pick = (tensors) => {
+    const tower = textTower(tensors);
+    checkRoom(tower.tensors);
+    return tower;
+  };
+  const local = source.kind === "files";
+  const where = local ? null : resolveModel(source.spec, source.base);
+  const warnings = [];
+  const { cached, toCache } = local ? { cached: null, toCache: null } : await lookUpText(where.weights, warnings);
+  if (cached) {
+    onProgress({ phase: "cache", done: 0, total: 0 });
+    return { ...cached, warnings, fromCache: true, fetchedBytes: 0, toCache: null, downloadMs: performance.now() - started };
+  }
+  const weightsFile = local ? source.files.find((f) => f.name.toLowerCase().endsWith(".safetensors")) : null;
+  const bytes = local ? fileBytes(weightsFile, signal) : httpBytes(where.weights, signal);
+  onProgress({ phase: "config", done: 0, total: 0 });
+  let known = header;
+  let fetchedBytes = 0;
+  if (known) {
+    inFile(bytes.label, () => pick(known.tensors));
+  } else {
+    const read = await readHeader(bytes, pick);
+    if (read.full) read.full.body?.cancel().catch(() => {}); // no Range: towerWeights takes the whole file
+    else (known = read.header), (fetchedBytes += local ? 0 : 8 + known.n);
+  }
+  const files = local ? await localFiles(source.files) : await remoteFiles(where, configText, signal);
+  const tokenizer = TOKENIZER_MODELS.find((name) => files[name]);
+  if (!tokenizer) throw noTokenizer(local ? null : where.hub ? where.id : where.folder, local);
+  const got = await towerWeights(bytes, onProgress, { pick, header: known, phase: "text weights" });
+  const presets = readPresets(files[PRESETS_FILE], warnings);
+  delete files[PRESETS_FILE];
+  if (!local) fetchedBytes += got.fetchedBytes + Object.values(files).reduce((sum, b) => sum + b.length, 0);
+  return {
+    weights: got.weights, files, tokenizer, presets, fetchedBytes, ranged: got.ranged, fromCache: false, local,
+    toCache, warnings, downloadMs: performance.now() - started,
+  };
+}
+
+/** The tokenizer's files (and label presets) from a folder on a server: those that exist. */
+async function remoteFiles(where, configText, signal) {
+  const files = {};
+  for (const name of TOKENIZER_CONFIGS) {
+    const got = await bytesOrUndefined(`${where.folder}${name}`, signal);
+    if (got) files[name] = got;
+  }
+  const tokenizerConfig = files["tokenizer_config.json"] && new TextDecoder().decode(files["tokenizer_config.json"]);
+  for (const name of tokenizerOrder(configText, tokenizerConfig)) {
+    const got = await bytesOrUndefined(`${where.folder}${name}`, signal);
+    if (got) {
+      files[name] = got;
+      break;
+    }
+  }
+  // Hub repositories never carry presets: only a folder (such as a bundled demo) is asked.
+  if (!where.hub) {
+    const got = await bytesOrUndefined(`${where.folder}${PRESETS_FILE}`, signal);
+    if (got) files[PRESETS_FILE] = got;
+  }
+  return files;
+}
+
+/** The tokenizer's files (and label presets) among the files the user picked. */
+async function localFiles(picked) {
+  const files = {};
+  for (const name of [...TOKENIZER_CONFIGS, ...TOKENIZER_MODELS, PRESETS_FILE]) {
+    const file = picked.find((f) => f.name.toLowerCase() === name);
+    if (file) files[name] = new Uint8Array(await file.arrayBuffer());
+  }
+  return files;
+}
+
+/**
+ * labels.json: {"template": "…{}…" (optional), "default": [labels], "samples": {"file.png": [labels]}}.
+ * Anything else is ignored with a warning (presets are a convenience, never a reason to fail).
+ */
+export function readPresets(bytes, warnings = []) {
+  if (!bytes) return null;
+  const strings = (v) => Array.isArray(v) && v.every((x) => typeof x === "string");
+  try {
+    const json = JSON.parse(new TextDecoder().decode(bytes));
+    const samples = Object.fromEntries(Object.entries(json?.samples ?? {}).filter(([, v]) => strings(v)));
+    return {
+      template: typeof json?.template === "string" && json.template.includes("{}") ? json.template : null,
+      default: strings(json?.default) ? json.default : [],
+      samples,
+    };
+  } catch (error) {
+    warnings.push(`${PRESETS_FILE} is not valid JSON (${error.message}): its label presets are not used.`);
+    return null;
+  }
 }

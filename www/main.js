@@ -5,14 +5,16 @@
 //   window.siglipLens.request(method, ...args) -> Promise<TypedArray>   e.g. request("attentionRow", 0, 2, 97)
 //   window.siglipLens.set({view, layer, block, head, patch, fusion, probeHead, cmap}) -> Promise (resolves once redrawn)
 //   window.siglipLens.state, .info, .timings                            read-only copies
-// Automation: index.html?model=<hub id or folder URL>&image=<URL>; <html data-state> goes
-// loading-model -> ready -> running -> done, or error (message in the role="alert" element; the
-// previous model and image stay usable). Warnings that block nothing (e.g. only a GIF's first frame is
+// Automation: index.html?model=<hub id or folder URL>&image=<URL>[&labels=a%20cat|a%20dog[&template=…]];
+// <html data-state> goes loading-model -> ready -> running [-> loading-text -> scoring] -> done (with
+// labels, only once they are scored: each row [data-label] carries data-probability), or error
+// (message in the role="alert" element, data-about="model" | "image" | "text"; the previous model
+// and image stay usable). Warnings that block nothing (e.g. only a GIF's first frame is
 // used, the cache is full) go to the role="status" notices.
 
 import { createClient } from "./client.js";
 import { decodeImage, fetchImage, firstImage } from "./image.js";
-import { setSeen, setMarks } from "./figure.js";
+import { setSeen, setMarks, setBadge } from "./figure.js";
 import { formatBytes } from "./colormap.js";
 import { el } from "./dom.js";
 import * as seenPanel from "./views/seen.js";
@@ -22,6 +24,7 @@ import * as rolloutView from "./views/rollout.js";
 import * as probeView from "./views/probe.js";
 import * as headStatsView from "./views/headstats.js";
 import * as paramsView from "./views/params.js";
+import * as textView from "./views/text.js";
 
 const $ = (id) => document.getElementById(id);
 const dom = {
@@ -33,7 +36,9 @@ const dom = {
   steps: { resize: $("step-resize"), patches: $("step-patches"), vectors: $("step-vectors"), blocks: $("step-blocks"), pool: $("step-pool") },
 };
 
-const DEMO = "models/demo/";
+/** The first visit: the trained demo on one of its scenes (www/models/shapes, made by tools/train_demo.py). */
+const DEMO = "models/shapes/";
+const DEMO_IMAGE = "samples/shapes-1.png";
 const SAMPLES = [
   ["samples/cat.jpg", "Cat"],
   ["samples/coffee.jpg", "Coffee"],
@@ -49,8 +54,25 @@ const forcedBuild = new URLSearchParams(location.search).get("wasm");
 if (forcedBuild) workerUrl.searchParams.set("wasm", forcedBuild);
 const client = createClient(workerUrl);
 
+/** Bundled checkpoints: how their figures are badged, and whether their text tower loads at once. */
+const BUNDLED = {
+  "models/demo/": {
+    badge: "untrained weights",
+    kind: "untrained",
+    noText:
+      "The untrained demo cannot score labels: it ships no tokenizer, and its random text tower makes 16-number embeddings where its vision tower makes 64. Load a SiglipModel checkpoint above, e.g. google/siglip-base-patch16-224.",
+  },
+  "models/shapes/": {
+    badge: "tiny model trained on generated shapes, not Google's SigLIP",
+    kind: "toy",
+    eagerText: true,
+    banner: "Demo checkpoint: a tiny SigLIP trained in a few minutes on generated pictures of shapes and simple objects with their captions — not Google's SigLIP. Its scores and maps show what training does, in a toy world; load a real checkpoint above for photographs.",
+  },
+};
+const UNTRAINED_BANNER = [...document.getElementById("untrained-banner").childNodes].map((n) => n.cloneNode(true));
+
 /** Everything the pictures depend on; the URL hash mirrors it. */
-let state = { model: null, weights: "f32", image: null, view: "embeddings", layer: 0, block: 1, head: 0, patch: -1, fusion: "mean", probeHead: "mean", cmap: "viridis" };
+let state = { model: null, weights: "f32", image: null, view: "embeddings", layer: 0, block: 1, head: 0, patch: -1, fusion: "mean", probeHead: "mean", cmap: "viridis", labels: null, template: null };
 let info = null; // model facts from the worker, plus the current trace's timings
 let traceReady = false;
 let current = null; // {rgba: ImageData, bitmap, name, url} of the image the trace was run on
@@ -101,7 +123,8 @@ const NUMBER_KEYS = ["layer", "block", "patch"];
 function parseHash(hash) {
   const params = new URLSearchParams(hash.replace(/^#/, ""));
   const out = {};
-  for (const key of ["model", "image", "view", "fusion", "cmap"]) if (params.has(key)) out[key] = params.get(key);
+  for (const key of ["model", "image", "view", "fusion", "cmap", "template"]) if (params.has(key)) out[key] = params.get(key);
+  if (params.get("labels")) out.labels = params.get("labels").split("|").map((l) => l.trim()).filter(Boolean);
   if (params.get("weights") === "f16") out.weights = "f16";
   for (const key of NUMBER_KEYS) if (params.has(key) && Number.isInteger(Number(params.get(key)))) out[key] = Number(params.get(key));
   for (const [key, name] of [["head", "head"], ["probe", "probeHead"]]) {
@@ -123,6 +146,8 @@ function writeHash() {
   params.set("probe", String(state.probeHead));
   params.set("fusion", state.fusion);
   params.set("cmap", state.cmap);
+  if (state.labels?.length) params.set("labels", state.labels.join("|"));
+  if (state.template) params.set("template", state.template);
   const hash = `#${params}`;
   if (location.hash !== hash) history.replaceState(null, "", hash);
 }
@@ -159,6 +184,32 @@ const views = new Map(
     return [view.id, view];
   }),
 );
+const textPanel = textView.create(
+  {
+    request: (type, payload, options) => client.request(type, payload, options),
+    hover: (p) => hover(p),
+    set: (partial) => set(partial),
+    get info() {
+      return info;
+    },
+    get timings() {
+      return timings;
+    },
+    cmap: () => state.cmap,
+    traceReady: () => traceReady,
+    imageName: () => current?.name ?? null,
+    setPhase,
+    showError: (message) => showError(message, "text"),
+    clearError: () => clearError("text"),
+    saveState: ({ labels, template }) => {
+      Object.assign(state, { labels, template });
+      writeHash();
+    },
+    showSamples,
+    refreshFacts: () => showFacts(),
+  },
+  $("text-slot"),
+);
 const tabs = new Map();
 for (const view of views.values()) {
   const tab = el("button", { type: "button", textContent: view.label });
@@ -190,6 +241,7 @@ async function drawNow() {
   clampState();
   writeHash();
   showActiveTab();
+  if (dom.cmap.value !== state.cmap) textPanel.recolour();
   dom.cmap.value = state.cmap;
   setMarks({ selected: state.patch, hovered }); // also draws marks of figures just made visible
   if (!info) return;
@@ -218,12 +270,23 @@ function hover(p) {
 
 // ---- model ------------------------------------------------------------------------------------
 
-function isDemo(spec) {
-  try {
-    return new URL(spec, location.href).href === new URL(DEMO, location.href).href;
-  } catch {
-    return false;
+/** The bundled checkpoint `spec` names ({badge, kind, eagerText}), or null. */
+function bundled(spec) {
+  for (const [path, facts] of Object.entries(BUNDLED)) {
+    try {
+      if (new URL(spec, location.href).href === new URL(path, location.href).href) return facts;
+    } catch {
+      return null;
+    }
   }
+  return null;
+}
+
+/** Sample buttons for the scenes a model's label presets name (samples/<name>); none for []. */
+function showSamples(names) {
+  for (const old of dom.samples.querySelectorAll(".model-sample")) old.remove();
+  // The model's own scenes come first: they are what its labels were written for.
+  dom.samples.prepend(...names.map((name) => sampleButton(`samples/${name}`, name.replace(/\.\w+$/, ""), "model-sample")));
 }
 
 async function loadModel(source) {
@@ -272,12 +335,18 @@ async function showModel(result, source) {
     traceReady = false;
     state.model = source.kind === "url" ? source.spec : null;
     state.weights = result.weightStorage;
-    document.body.dataset.untrained = String(source.kind === "url" && isDemo(source.spec));
-    dom.banner.hidden = document.body.dataset.untrained !== "true";
+    const demo = source.kind === "url" ? bundled(source.spec) : null;
+    document.body.dataset.untrained = String(demo?.kind === "untrained");
+    document.body.dataset.badge = demo?.kind ?? "";
+    setBadge(demo?.badge ?? "");
+    if (demo?.banner) dom.banner.replaceChildren(demo.banner);
+    else dom.banner.replaceChildren(...UNTRAINED_BANNER.map((n) => n.cloneNode(true)));
+    dom.banner.hidden = !demo;
     setNotice(dom.modelNotice, result.warnings ?? []);
     Object.assign(timings, { download: result.downloadMs, load: result.loadMs, preprocess: null, forward: null });
     clampState();
     for (const view of views.values()) view.setup(info);
+    textPanel.setup(info, { eager: Boolean(demo?.eagerText), unavailable: demo?.noText ?? null });
     describePipeline();
     showFacts();
     refreshCache();
@@ -342,6 +411,7 @@ function showFacts() {
     ["Preprocess", ms(timings.preprocess)],
     ["Forward", `${ms(timings.forward)} · ${BUILD_NAMES[info.build] ?? info.build}${info.threads > 1 ? `, ${info.threads} threads` : ", 1 thread"}`],
     ["Last redraw", ms(timings.redraw)],
+    ...textPanel.factsRows(),
   ];
   dom.facts.replaceChildren(...rows.map(([k, v]) => el("div", {}, [el("dt", { textContent: k }), el("dd", { textContent: v })])));
 }
@@ -350,7 +420,7 @@ async function refreshCache() {
   try {
     const entries = await client.request("cache-list");
     dom.cacheList.replaceChildren(
-      ...(entries.length ? entries.map((e) => el("li", { textContent: `${e.url} — ${formatBytes(e.bytes)}` })) : [el("li", { textContent: "nothing cached yet" })]),
+      ...(entries.length ? entries.map((e) => el("li", { textContent: `${e.url} — vision ${formatBytes(e.bytes)}${e.textBytes ? ` + text ${formatBytes(e.textBytes)}` : ""}` })) : [el("li", { textContent: "nothing cached yet" })]),
     );
   } catch (error) {
     dom.cacheList.replaceChildren(el("li", { textContent: `cache unavailable: ${error.message}` }));
@@ -392,9 +462,11 @@ async function runImage(image) {
     seen.showOriginal(image.bitmap, image.name);
     setNotice(dom.imageNotice, image.notes ?? []);
     const seenImage = new ImageData(result.seen, info.imageSize, info.imageSize);
-    setSeen(seenImage, info, `${info.id}${document.body.dataset.untrained === "true" ? " — UNTRAINED demo weights" : ""} · ${image.name}`);
+    setSeen(seenImage, info, `${info.id}${document.body.dataset.badge ? ` — ${bundled(state.model ?? "")?.badge ?? "demo"}` : ""} · ${image.name}`);
     seen.showSeen(seenImage, info);
     await render();
+    showFacts();
+    await textPanel.afterImage(image.name); // scores the labels, when asked for
     showFacts();
     if (document.documentElement.dataset.state !== "error") setPhase("done");
   } catch (error) {
@@ -411,7 +483,7 @@ function imageFromUrl(url) {
 }
 
 function modelFilesIn(files) {
-  return [...files].filter((f) => /\.(json|safetensors)$/i.test(f.name));
+  return [...files].filter((f) => /\.(json|safetensors|model)$/i.test(f.name));
 }
 
 // ---- events -----------------------------------------------------------------------------------
@@ -442,11 +514,12 @@ dom.imageFile.addEventListener("change", () => {
   if (file) imageFromFile(file);
   dom.imageFile.value = "";
 });
-for (const [url, label] of SAMPLES) {
-  const button = el("button", { type: "button", className: "sample", title: label }, [el("img", { src: url, alt: label }), el("span", { textContent: label })]);
+function sampleButton(url, label, extraClass = "") {
+  const button = el("button", { type: "button", className: `sample ${extraClass}`.trim(), title: label }, [el("img", { src: url, alt: label }), el("span", { textContent: label })]);
   button.addEventListener("click", () => imageFromUrl(url));
-  dom.samples.append(button);
+  return button;
 }
+for (const [url, label] of SAMPLES) dom.samples.append(sampleButton(url, label));
 document.addEventListener("dragover", (e) => {
   e.preventDefault();
   document.body.classList.add("dragging");
@@ -494,9 +567,15 @@ function start() {
   const query = new URLSearchParams(location.search);
   state = { ...state, ...parseHash(location.hash) };
   const modelSpec = query.get("model") ?? state.model ?? DEMO;
-  dom.spec.value = modelSpec; // the field names the model being loaded
+  const labels = query.get("labels")?.split("|").map((l) => l.trim()).filter(Boolean) ?? state.labels;
+  textPanel.ask({ labels, template: query.get("template") ?? state.template });
+  if (labels?.length) state.labels = labels;
+  if (query.get("template")) state.template = query.get("template");
+  dom.spec.value = modelSpec; // the field names the model being loaded, and the list too when it holds it
+  const listed = [...dom.preset.options].find((o) => o.value === modelSpec);
+  if (listed) dom.preset.value = listed.value;
   dom.weights.value = [query.get("weights"), state.weights].find((w) => w === "f16" || w === "f32") ?? "f32";
-  const imageUrl = query.get("image") ?? state.image ?? (query.has("model") ? null : SAMPLES[0][0]);
+  const imageUrl = query.get("image") ?? state.image ?? (query.has("model") ? null : DEMO_IMAGE);
   document.documentElement.style.setProperty("--overlay-opacity", dom.opacity.value);
   showActiveTab();
   refreshCache();

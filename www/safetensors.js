@@ -1,5 +1,5 @@
-// Pure functions over the safetensors format: read a header, find the vision tower, plan the byte
-// ranges to download, and rebuild a smaller file holding only the tower. No DOM, no network.
+// Pure functions over the safetensors format: read a header, find the vision or the text tower, plan
+// the byte ranges to download, and rebuild a smaller file holding only the tower. No DOM, no network.
 //
 // Format: 8-byte little-endian header length n, n bytes of JSON
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}, then the data;
@@ -7,6 +7,9 @@
 
 /** The suffix that names the vision tower's first tensor in every SigLIP layout we know. */
 export const TOWER_MARKER = "embeddings.patch_embedding.weight";
+
+/** The suffix that names the text tower's first tensor (`text_model.` in a SiglipModel checkpoint). */
+export const TEXT_MARKER = "embeddings.token_embedding.weight";
 
 /** Bytes per element of every dtype the safetensors format defines. */
 export const DTYPE_BYTES = {
@@ -166,22 +169,62 @@ export function layoutFile(tensors, metadata) {
   return { buffer, dataStart: 8 + jsonBytes.length };
 }
 
-/** Extracts the vision tower from a whole safetensors file held in memory. */
-export function extractVision(file) {
+/**
+ * The text tower's tensors (`text_model.*`, sorted by position in the file) with `logit_scale` and
+ * `logit_bias` beside it when the checkpoint has them (a SiglipModel), or null when there is none.
+ */
+export function findTextTower(tensors) {
+  const marker = tensors.find((t) => t.name.endsWith(TEXT_MARKER));
+  if (!marker) return null;
+  const prefix = marker.name.slice(0, -TEXT_MARKER.length);
+  // As Rust's model_root: the logit parameters sit where `text_model.` hangs from.
+  const root = prefix.endsWith("text_model.") ? prefix.slice(0, -"text_model.".length) : null;
+  const logits = root === null ? [] : [`${root}logit_scale`, `${root}logit_bias`];
+  const kept = tensors.filter((t) => t.name.startsWith(prefix) || logits.includes(t.name)).sort((a, b) => a.begin - b.begin);
+  return { prefix, tensors: kept };
+}
+
+/** The text tower as `findTextTower` finds it; throws, naming what the checkpoint holds, when there is none. */
+export function textTower(tensors) {
+  const tower = findTextTower(tensors);
+  if (tower) return tower;
+  const vision = tensors.some((t) => t.name.endsWith(TOWER_MARKER));
+  throw new Error(
+    `this checkpoint has no text tower (no tensor name ends in “${TEXT_MARKER}”${vision ? "; it holds a vision tower only, as SiglipVisionModel and PaliGemma checkpoints do" : ""}) — ` +
+      "scoring labels needs a SiglipModel checkpoint with both towers, e.g. google/siglip-base-patch16-224; the vision views work without it",
+  );
+}
+
+/** Bytes, tensors and elements of a tower's tensors: for the facts, before they are downloaded. */
+export function towerSize(tensors) {
+  return {
+    bytes: tensors.reduce((sum, t) => sum + t.end - t.begin, 0),
+    tensors: tensors.length,
+    parameters: tensors.reduce((sum, t) => sum + elementCount(t.shape), 0),
+  };
+}
+
+/** Extracts one tower (`tower`: visionTower or textTower) from a whole safetensors file held in memory. */
+export function extractTower(file, tower = visionTower) {
   if (file.length < 8) throw new Error(`the file is only ${file.length} bytes long — it is truncated or empty; download it again`);
   const n = headerLength(file.subarray(0, 8));
   if (8 + n > file.length) throw new Error(headerPastEnd(n, file.length));
   const { tensors, metadata } = parseHeader(file.subarray(8, 8 + n));
-  const tower = visionTower(tensors);
+  const found = tower(tensors);
   checkLayout(tensors, file.length - 8 - n);
-  const ranges = mergeRanges(tower.tensors, 8 + n);
-  const { buffer, dataStart } = layoutFile(tower.tensors, metadata);
+  const ranges = mergeRanges(found.tensors, 8 + n);
+  const { buffer, dataStart } = layoutFile(found.tensors, metadata);
   let at = dataStart;
   for (const r of ranges) {
     buffer.set(file.subarray(r.start, r.end), at);
     at += r.end - r.start;
   }
-  return { buffer, prefix: tower.prefix, count: tower.tensors.length };
+  return { buffer, prefix: found.prefix, count: found.tensors.length };
+}
+
+/** Extracts the vision tower from a whole safetensors file held in memory. */
+export function extractVision(file) {
+  return extractTower(file, visionTower);
 }
 
 /** The message for a header longer than the file holding it. */

@@ -9,7 +9,7 @@
 //
 // The pool must be driven from a worker (as worker.js does): a caller on the page's main thread cannot
 // block, and measured no faster with 2 threads than with 1.
-import { checkLayout, headerLength, parseHeader, visionTower } from "./safetensors.js";
+import { checkLayout, headerLength, parseHeader, textTower, visionTower } from "./safetensors.js";
 
 export const BUILDS = ["pkg", "pkg-threads", "pkg-simd128"];
 
@@ -47,11 +47,10 @@ export async function startWasm(build) {
 }
 
 /**
- * Builds a Model from config text, optional preprocessor text and safetensors bytes (a whole file or
- * its vision tensors), streaming the vision tower's tensors one by one. `storage` is "f32" or "f16"
- * (every matrix held in half precision as it arrives). Throws an Error naming what was wrong.
+ * Hands the tensors of one tower (`pick`: visionTower or textTower) of a safetensors buffer (a whole
+ * file or the tower alone) to a wasm builder, one by one. Throws an Error naming what was wrong.
  */
-export function buildModel(wasm, configText, preprocessorText, weights, storage = "f32") {
+function addTensors(builder, weights, pick) {
   let tensors, data;
   try {
     const n = headerLength(weights.subarray(0, 8));
@@ -60,17 +59,43 @@ export function buildModel(wasm, configText, preprocessorText, weights, storage 
     }
     ({ tensors } = parseHeader(weights.subarray(8, 8 + n)));
     checkLayout(tensors, weights.length - 8 - n);
-    ({ tensors } = visionTower(tensors)); // a whole file's text tower never enters wasm memory
+    ({ tensors } = pick(tensors)); // the other tower of a whole file never enters wasm memory
     data = weights.subarray(8 + n);
   } catch (error) {
     throw new Error(`model.safetensors: ${error.message}`);
   }
-  const builder = new wasm.ModelBuilder(storage);
   try {
     for (const t of tensors) builder.addTensor(t.name, t.dtype, new Uint32Array(t.shape), data.subarray(t.begin, t.end));
   } catch (error) {
     builder.free();
     throw error;
   }
+}
+
+/**
+ * Builds a Model from config text, optional preprocessor text and safetensors bytes (a whole file or
+ * its vision tensors), streaming the vision tower's tensors one by one. `storage` is "f32" or "f16"
+ * (every matrix held in half precision as it arrives). Throws an Error naming what was wrong.
+ */
+export function buildModel(wasm, configText, preprocessorText, weights, storage = "f32") {
+  const builder = new wasm.ModelBuilder(storage);
+  addTensors(builder, weights, visionTower);
   return builder.build(configText, preprocessorText ?? undefined);
+}
+
+/**
+ * Builds a TextModel from config text, safetensors bytes holding the text tower (and logit_scale,
+ * logit_bias) and the tokenizer's files ({name: bytes}: spiece.model or tokenizer.json, with
+ * tokenizer_config.json and special_tokens_map.json when the repository has them).
+ */
+export function buildTextModel(wasm, configText, weights, files, storage = "f32") {
+  const builder = new wasm.TextModelBuilder(storage);
+  addTensors(builder, weights, textTower);
+  try {
+    for (const [name, bytes] of Object.entries(files)) builder.addTokenizerFile(name, bytes);
+  } catch (error) {
+    builder.free();
+    throw error;
+  }
+  return builder.build(configText);
 }

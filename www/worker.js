@@ -1,6 +1,7 @@
 // The only owner of the wasm module, the model and the trace. Messages in:
 //   {id, type: "load", source} {id, type: "cancel"} {id, type: "run", rgba, width, height}
 //   {id, type: "query", method, args} {id, type: "cache-list"} {id, type: "cache-clear"}
+//   and the text panel's {id, type: "text-…"} messages (worker-text.js)
 // Messages out: {id, type: "progress", ...} {id, type: "result", result} {id, type: "error", message, fatal}
 // (fatal: the wasm module trapped and nothing loaded is usable any more).
 // A failed load or run keeps the previous model and trace; a load started while another is in
@@ -10,6 +11,7 @@ import { buildModel, chooseBuild, startWasm } from "./wasm.js";
 import { loadCheckpoint, resolveModel } from "./loader.js";
 import { storeCheckpoint, listCache, clearCache, forgetCached } from "./cache.js";
 import { findNonFinite } from "./safetensors.js";
+import { createText, QUERIES as TEXT_QUERIES } from "./worker-text.js";
 
 // `worker.js?wasm=pkg-simd128` (from the page's `?wasm=`) forces a build; otherwise the fastest one.
 const wasmReady = startWasm(chooseBuild(new URL(self.location.href).searchParams.get("wasm")));
@@ -23,6 +25,7 @@ let crashed = null; // set once the wasm module traps: its memory can no longer 
 const TRACE_METHODS = new Set([
   "hiddenStates", "hiddenState", "lastHiddenState", "attentionRow", "attentionRows", "attentionFused",
   "headAttention", "headAttentionMean", "pooled", "patchNorms", "patchSimilarity", "patchPca", "rollout", "headStats",
+  "imageEmbeds",
 ]);
 const MODEL_METHODS = new Set(["positionSimilarity", "patchFilters"]);
 /** Results worth keeping per trace: they walk every layer. */
@@ -47,7 +50,11 @@ function nonFiniteWarning(weights) {
   );
 }
 
+const text = createText({ getModel: () => model, getTrace: () => trace, wasmReady, post: (message) => postMessage(message) });
+
 const handlers = {
+  ...text.handlers,
+
   async load({ id, source, storage }) {
     // A new load abandons the one in flight: its download is aborted and it never builds a model.
     download?.abort(new DOMException("superseded by another model", "AbortError"));
@@ -87,11 +94,12 @@ const handlers = {
     model?.free();
     model = next;
     memo = new Map();
+    text.modelChanged({ source, configText: checkpoint.configText, header: checkpoint.header ?? null, storage: model.weightStorage });
     const result = {
       ...modelInfo(model), id: checkpoint.id, weightBytes: checkpoint.weights.length, fetchedBytes: checkpoint.fetchedBytes,
       fromCache: checkpoint.fromCache, ranged: checkpoint.ranged ?? false, local: checkpoint.local ?? false, prefix: checkpoint.prefix ?? null,
       downloadMs: checkpoint.downloadMs, loadMs, warnings, build: (await wasmReady).build, threads: (await wasmReady).threads,
-      memoryBytes: (await wasmReady).memory.buffer.byteLength,
+      memoryBytes: (await wasmReady).memory.buffer.byteLength, text: checkpoint.text ?? null,
     };
     // Cached only now that it loads. (The model is in place already: a load arriving meanwhile wins.)
     const cacheWarning = await storeCheckpoint(checkpoint);
@@ -110,6 +118,7 @@ const handlers = {
     trace?.free();
     trace = next;
     memo = new Map();
+    text.traceChanged();
     const seen = trace.seen();
     return {
       result: {
@@ -122,6 +131,10 @@ const handlers = {
   },
 
   async query({ method, args = [] }) {
+    if (TEXT_QUERIES.has(method)) {
+      const value = await text.query(method, args);
+      return { result: value, transfer: [value.buffer] };
+    }
     const onTrace = TRACE_METHODS.has(method);
     if (!onTrace && !MODEL_METHODS.has(method)) throw new Error(`unknown query ${method}`);
     const target = onTrace ? trace : model;
@@ -153,6 +166,7 @@ function checkCrash(error) {
   if (!(error instanceof WebAssembly.RuntimeError)) return error;
   model = null;
   trace = null;
+  text.crashed();
   crashed = new Error(`the WebAssembly module stopped (${error.message}), most likely out of memory — reload the page, then load a smaller model or image`);
   return crashed;
 }

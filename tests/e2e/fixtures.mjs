@@ -250,7 +250,12 @@ export function writeSafetensors(header, data) {
  * is false (then offsets are kept as edited).
  */
 export function editDemo(edit, { repack = true } = {}) {
-  const { header, data } = parseSafetensors(DEMO.weights);
+  return editCheckpoint(DEMO.weights, edit, { repack });
+}
+
+/** Any safetensors file (a Buffer) after `edit(header, data)`, repacked as editDemo does. */
+export function editCheckpoint(weights, edit, { repack = true } = {}) {
+  const { header, data } = parseSafetensors(weights);
   const copy = Buffer.from(data);
   edit(header, copy);
   if (!repack) return writeSafetensors(header, copy);
@@ -269,4 +274,18 @@ export function editDemo(edit, { repack = true } = {}) {
 /** Writes `value` as f32 into the first element of tensor `name` of a parsed demo. */
 export function poke(header, data, name, value, index = 0) {
   data.writeFloatLE(value, header[name].data_offsets[0] + index * 4);
+}
+
+/** A reference file's tensors as plain arrays of numbers (F32 and I64), and its metadata. */
+export function readTensors(path) {
+  const { header, data } = parseSafetensors(readFileSync(path));
+  const tensors = {};
+  for (const [name, t] of Object.entries(header)) {
+    if (name === "__metadata__") continue;
+    const [a, b] = t.data_offsets;
+    const bytes = new Uint8Array(data.subarray(a, b)).buffer;
+    if (t.dtype === "F32") tensors[name] = Array.from(new Float32Array(bytes));
+    else if (t.dtype === "I64") tensors[name] = Array.from(new BigInt64Array(bytes), Number);
+  }
+  return { tensors, metadata: header.__metadata__ ?? {} };
 }

@@ -1,5 +1,5 @@
-// A first visit, as the README describes it: `/` is the page, a load with no query shows the demo
-// model on the first sample, and nothing the page asks for is missing (favicon included). And the
+// A first visit, as the README describes it: `/` is the page, a load with no query shows the trained demo
+// on one of its scenes, scored against its preset labels, and nothing the page asks for is missing (favicon included). And the
 // seen image shows the model's own pixels: a 32 × 32 tower's input, drawn 11× larger, is blocks of
 // exactly those pixels (nearest neighbour), not a smoothed picture.
 
@@ -51,8 +51,11 @@ test("a first visit to / shows the demo on the first sample, and no request fail
   await page.goto(server.url);
   await h.waitPhase("done", 60_000);
   assert.ok(await h.info(), "a model is loaded");
-  assert.match(await page.textContent("#original-note"), /^cat\.jpg: 451 × 300 px$/, "the first sample is a photograph");
+  assert.match(await page.textContent("#original-note"), /^shapes-1\.png: 384 × 384 px$/, "the first picture is one of the trained demo's scenes");
   assert.ok(await page.isVisible("#untrained-banner"), "the bundled demo is the model");
+  assert.match(await page.textContent("#untrained-banner"), /trained .* not Google's SigLIP/, "the banner names the trained demo");
+  const labels = JSON.parse(readFileSync(`${WWW}models/shapes/labels.json`, "utf8")).samples["shapes-1.png"];
+  assert.deepEqual(await page.$$eval(".score-row", (list) => list.map((r) => r.dataset.label)), labels, "its labels are scored without a click");
   const iconResponse = await icon;
   // Chromium asks for the icon named by <link rel=icon> (and, without one, for /favicon.ico).
   assert.ok(iconResponse, "the page's icon was requested");
