@@ -175,6 +175,8 @@ test_all() {
   need_test_tools
   say "native tests"
   cargo test --profile fast-test
+  say "native GEMM tests with the threads feature (the pool's path, as pkg-threads runs it)"
+  cargo test --profile fast-test --features threads --lib gemm
   say "wasm tests in headless Chromium"
   wasm_tests CHROMEDRIVER=/usr/bin/chromedriver
   say "wasm tests in headless Firefox"

@@ -90,7 +90,7 @@ async function main() {
   const { probes } = await ask({ type: "probe" });
   const flops = forwardFlops(info);
   window.benchResult = {
-    threads, runs, agreement,
+    threads, runs, agreement, weights,
     ours: summary(oursMs), onnxruntime: summary(theirsMs),
     ratio: median(oursMs) / median(theirsMs),
     oursGflops: flops / (median(oursMs) * 1e6), flops,

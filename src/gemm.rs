@@ -471,6 +471,11 @@ unsafe fn store_partial(tile: &[f32; MR * NR], c: *mut f32, ldc: usize, rows: us
     }
 }
 
+/// The tests' one comparison (lengths, NaN): the file tests/ share.
+#[cfg(test)]
+#[path = "../tests/compare/mod.rs"]
+mod compare;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,17 +510,16 @@ mod tests {
             (13, 17, 600),
             (196, 24, 64),
             (5, 3, 1000),
+            // SigLIP's fc2 depth (12 k blocks), two column chunks of C, and the pool's path with the
+            // `threads` feature (more than PARALLEL_MIN_MACS).
+            (37, 1000, 3072),
         ] {
             let (a, b, bias) = (values(m * k, 1), values(n * k, 2), values(n, 3));
             let mut c = vec![f32::NAN; m * n];
             matmul(&a, m, &PackedB::from_rows(&b, n, k), Some(&bias), &mut c);
             let expected = naive(&a, &b, m, n, k, Some(&bias));
-            let worst = c
-                .iter()
-                .zip(&expected)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0f32, f32::max);
-            assert!(worst < 1e-3 * (k as f32).sqrt(), "{m}×{n}×{k}: {worst}");
+            let tolerance = 1e-3 * (k as f32).sqrt();
+            compare::check_abs(&format!("{m}×{n}×{k}"), &c, &expected, tolerance).unwrap();
         }
     }
 
@@ -545,7 +549,9 @@ mod tests {
                     .checked_sub(2)
                     .filter(|&j| j < n && (i * ldc + 2 + j) < c.len())
                 {
-                    Some(j) => assert!((got - expected[i * n + j]).abs() < 1e-4),
+                    Some(j) => {
+                        compare::check_abs("C", &[got], &expected[i * n + j..][..1], 1e-4).unwrap();
+                    }
                     None => assert_eq!(got, -7.0, "({i}, {j}) outside C was written"),
                 }
             }
@@ -569,9 +575,7 @@ mod tests {
         assert_eq!(packed.bytes() * 2, PackedB::from_rows(&b, n, k).bytes());
         matmul(&a, m, &packed, None, &mut c);
         let expected = naive(&a, &rounded, m, n, k, None);
-        for (x, y) in c.iter().zip(&expected) {
-            assert!((x - y).abs() < 1e-3 * (k as f32).sqrt(), "{x} vs {y}");
-        }
+        compare::check_abs("f16 panels", &c, &expected, 1e-3 * (k as f32).sqrt()).unwrap();
     }
 
     #[test]

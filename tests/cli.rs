@@ -3,6 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+mod compare;
 
 use std::collections::HashMap;
 use std::process::{Command, Output};

@@ -2,6 +2,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+mod compare;
 
 use common::{fixtures, TestResult};
 use serde_json::{json, Value};

@@ -1,6 +1,7 @@
 //! Inputs the fuzz targets in fuzz/ (or a review of what they check) found to panic or misbehave,
-//! minimised: each must now give an error that says what is wrong.
-#![cfg(not(target_arch = "wasm32"))]
+//! minimised: each must now give an error that says what is wrong. Natively a test file of its own;
+//! tests/web.rs includes it too, so the cases that bite only where `usize` is 32 bits (wasm32) run
+//! where they bite, in both browsers.
 
 use siglip_lens::{PreprocessConfig, VisionConfig};
 
@@ -14,7 +15,8 @@ fn config_error(json: &str) -> String {
 /// Each size is at most 65536, but `num_parameters` multiplied them in usize: d·c·p² = 2⁶⁴ overflowed
 /// (a panic with overflow checks, a wrong count without). On wasm32, hidden_size 65536 alone (d² = 2³²)
 /// did. The config is now refused; the sizes below it still give the exact count.
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn a_parameter_count_that_overflows_usize_is_refused() {
     let json = r#"{"hidden_size": 65536, "num_attention_heads": 16, "num_channels": 65536, "image_size": 65536, "patch_size": 65536}"#;
     let message = config_error(json);
@@ -42,7 +44,8 @@ fn a_parameter_count_that_overflows_usize_is_refused() {
 }
 
 /// What wasm32 (32-bit usize) refuses: 2³² parameters and more; 64-bit builds keep the exact count.
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn a_parameter_count_beyond_32_bits_is_refused_only_where_usize_is_32_bits() {
     let json = r#"{"hidden_size": 65536, "num_attention_heads": 16, "intermediate_size": 16, "num_hidden_layers": 1, "image_size": 16, "patch_size": 16, "num_channels": 1}"#;
     match usize::BITS {
@@ -57,8 +60,10 @@ fn a_parameter_count_beyond_32_bits_is_refused_only_where_usize_is_32_bits() {
 }
 
 /// `size` was read as u64 and cast `as usize`: on wasm32, 4294967301 (2³² + 5) became 5 and was
-/// accepted. It is now out of range everywhere.
-#[test]
+/// accepted. It is now out of range everywhere. (On 64-bit the cast changed nothing: only the browsers'
+/// run of this test can see that regression.)
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn a_size_beyond_usize_is_not_truncated() {
     for size in [
         r#"4294967301"#,
@@ -66,7 +71,7 @@ fn a_size_beyond_usize_is_not_truncated() {
     ] {
         let json = format!(r#"{{"size": {size}}}"#);
         let error = PreprocessConfig::from_json(&json, &VisionConfig::default())
-            .expect_err("refused")
+            .expect_err("a size beyond usize must be refused")
             .to_string();
         assert!(
             error.contains("preprocessor_config.json") && error.contains("size"),
@@ -85,7 +90,8 @@ fn preprocess_error(json: &str) -> String {
 /// fuzz target `preprocess`, minimised input `48 00 ff ff ab d0 e7 0c` (no resize, 256 × 44 image):
 /// `rescale_factor` 1e39 is read as f32 infinity, was accepted, and every pixel became inf; the model
 /// would have seen only NaNs. The first crash had `image_mean` [-1.8e24, inf, 2.9e-43].
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn a_rescale_factor_beyond_f32_is_refused() {
     let message = preprocess_error(
         r#"{"rescale_factor": 1e39, "image_mean": [0.00392156862745098, 0.00392156862745098, 0.00392156862745098],
@@ -99,7 +105,8 @@ fn a_rescale_factor_beyond_f32_is_refused() {
 }
 
 /// The same overflow with finite numbers: an infinite mean, a mean at f32's edge, a subnormal std.
-#[test]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn normalisation_that_overflows_f32_is_refused() {
     for json in [
         r#"{"image_mean": [-1.8380878e24, 1e39, 2.91e-43]}"#,

@@ -3,19 +3,25 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+mod compare;
+mod views;
 
 use common::{
     assert_abs, assert_rel, fixtures, load_model, load_model_stored, load_tensors, TestResult,
 };
+use siglip_lens::analysis::{self, Fusion};
 use siglip_lens::checkpoint::WeightStorage;
 
 /// Hidden states and pooled output: relative to the tensor's largest magnitude.
 const HIDDEN_TOLERANCE: f32 = 1e-4;
 /// Attention probabilities: absolute.
 const ATTENTION_TOLERANCE: f32 = 1e-5;
-/// With the matrices held in f16 the issue asks for outputs within 1e-2 (hidden states relative to
-/// their largest magnitude, attention probabilities absolute); the figures reached are printed.
+/// With the matrices held in f16 the issue asks for hidden states within 1e-2 of their largest
+/// magnitude; the figures reached are printed.
 const F16_TOLERANCE: f32 = 1e-2;
+/// Attention probabilities with f16 weights, absolute: 2.4e-4 at worst on the tiny fixtures and 1.7e-4
+/// at base-224's shape, so 1e-3 (1e-2 would be a third of the largest probability in some rows).
+const F16_ATTENTION_TOLERANCE: f32 = 1e-3;
 
 fn check_against_reference(name: &str, expect_head: bool) -> TestResult {
     check_stored(name, expect_head, WeightStorage::F32)
@@ -24,7 +30,7 @@ fn check_against_reference(name: &str, expect_head: bool) -> TestResult {
 fn check_stored(name: &str, expect_head: bool, storage: WeightStorage) -> TestResult {
     let (hidden_tolerance, attention_tolerance) = match storage {
         WeightStorage::F32 => (HIDDEN_TOLERANCE, ATTENTION_TOLERANCE),
-        WeightStorage::F16 => (F16_TOLERANCE, F16_TOLERANCE),
+        WeightStorage::F16 => (F16_TOLERANCE, F16_ATTENTION_TOLERANCE),
     };
     let dir = fixtures().join("models").join(name);
     let loaded = load_model_stored(&dir, storage)?;
@@ -96,7 +102,7 @@ fn paligemma_layout_f16_without_head() -> TestResult {
 }
 
 #[test]
-fn f16_weights_stay_within_1e_2_of_the_reference() -> TestResult {
+fn f16_weights_stay_close_to_the_reference() -> TestResult {
     check_stored("siglip", true, WeightStorage::F16)?;
     check_stored("vision-bf16", true, WeightStorage::F16)?;
     check_stored("paligemma-f16", false, WeightStorage::F16)
@@ -207,7 +213,7 @@ fn base224_with(
 ) -> TestResult {
     let (hidden, attention) = match storage {
         WeightStorage::F32 => (5e-4, 1e-4),
-        WeightStorage::F16 => (F16_TOLERANCE, F16_TOLERANCE),
+        WeightStorage::F16 => (F16_TOLERANCE, F16_ATTENTION_TOLERANCE),
     };
     let loaded = load_model_stored(dir, storage)?;
     let mut times = Vec::new();
@@ -321,4 +327,180 @@ fn streamed_tensors_build_the_same_model() -> TestResult {
         .to_string();
     assert!(message.contains("no SigLIP vision tower"), "{message}");
     Ok(())
+}
+
+/// The comparison every test uses fails on what `fold(0.0, f32::max)` let through: a NaN on either
+/// side, a shorter result, nothing to compare.
+#[test]
+fn comparisons_fail_on_nan_truncation_and_no_values() -> TestResult {
+    let t = |v: &[f32]| candle_core::Tensor::new(v, &candle_core::Device::Cpu);
+    let reference = t(&[1.0, 2.0, 3.0])?;
+    assert_eq!(
+        common::max_abs_diff("same", &t(&[1.0, 2.5, 3.0])?, &reference)?,
+        0.5
+    );
+    for (what, ours, reference) in [
+        ("NaN in ours", t(&[1.0, f32::NAN, 3.0])?, reference.clone()),
+        ("all NaN", t(&[f32::NAN; 3])?, reference.clone()),
+        (
+            "NaN in the reference",
+            reference.clone(),
+            t(&[1.0, f32::NAN, 3.0])?,
+        ),
+        (
+            "infinity",
+            t(&[1.0, f32::INFINITY, 3.0])?,
+            reference.clone(),
+        ),
+        ("shorter", t(&[1.0, 2.0])?, reference.clone()),
+        ("nothing", t(&[])?, t(&[])?),
+    ] {
+        assert!(
+            common::max_abs_diff(what, &ours, &reference).is_err(),
+            "{what} passed"
+        );
+        assert!(
+            common::assert_abs(what, &ours, &reference, 1e9).is_err(),
+            "{what}"
+        );
+        assert!(
+            common::assert_rel(what, &ours, &reference, 1e9).is_err(),
+            "{what}"
+        );
+    }
+    Ok(())
+}
+
+/// google/siglip-base-patch16-224's width — 768 wide, MLP 3072, 12 heads, 196 patches — with one layer
+/// and no head, stored in f16 (tools/make_fixtures.py --only realwidth): products 3072 deep and as wide
+/// as the real model's. Natively the products are candle's; `cargo test --features threads` runs this
+/// too, and the browser tests and the page run it through our GEMM in every build.
+#[test]
+fn real_width_tower_matches_transformers() -> TestResult {
+    check_against_reference("realwidth-f16", false)?;
+    // The file holds f16 values: held in f16 they widen back to the same floats.
+    let dir = fixtures().join("models").join("realwidth-f16");
+    let pixels = &load_tensors(&dir.join("reference.safetensors"))?["pixel_values"];
+    let [f32_trace, f16_trace] = [WeightStorage::F32, WeightStorage::F16].map(|storage| {
+        load_model_stored(&dir, storage).and_then(|m| Ok(m.model.forward(pixels)?))
+    });
+    let (a, b) = (f32_trace?.last_hidden_state, f16_trace?.last_hidden_state);
+    assert_eq!(
+        a.flatten_all()?.to_vec1::<f32>()?,
+        b.flatten_all()?.to_vec1::<f32>()?
+    );
+    Ok(())
+}
+
+/// The views' numbers (src/analysis on our trace of the demo) against numpy's on transformers' trace.
+#[test]
+fn views_match_numpy_on_the_transformers_trace() -> TestResult {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models/demo");
+    let loaded = load_model(&demo)?;
+    let pixels = load_tensors(&fixtures().join("preprocess.safetensors"))?;
+    let trace = loaded.model.forward(&pixels["large.3.224"])?;
+    let positions = loaded
+        .model
+        .embeddings()
+        .position_embedding()
+        .flatten_all()?
+        .to_vec1()?;
+    let source = NativeViews {
+        trace,
+        positions,
+        d: loaded.config.hidden_size,
+        grid: loaded.config.grid_size(),
+        patch_size: loaded.config.patch_size,
+        rollouts: Default::default(),
+    };
+    let fixture = views::Views::parse(&std::fs::read(fixtures().join("demo-views.safetensors"))?)?;
+    let worst = fixture.check(&source)?;
+    println!("views against numpy (native): {worst:?}");
+    Ok(())
+}
+
+/// The views computed natively, as the wasm `Trace` computes them.
+struct NativeViews {
+    trace: siglip_lens::VisionTrace,
+    positions: Vec<f32>,
+    d: usize,
+    grid: usize,
+    patch_size: usize,
+    rollouts: std::cell::RefCell<std::collections::HashMap<String, Vec<f32>>>,
+}
+
+fn floats(t: &candle_core::Tensor) -> Vec<f32> {
+    t.flatten_all()
+        .and_then(|t| t.to_vec1())
+        .expect("f32 tensor")
+}
+
+impl NativeViews {
+    fn states(&self, layer: usize) -> Vec<f32> {
+        floats(&self.trace.hidden_states[layer])
+    }
+    /// (heads, n, n) of block `block`.
+    fn attention(&self, block: usize) -> Vec<f32> {
+        floats(&self.trace.attentions[block])
+    }
+    fn n(&self) -> usize {
+        self.grid * self.grid
+    }
+}
+
+impl views::Source for NativeViews {
+    fn norms(&self, layer: usize) -> Vec<f32> {
+        analysis::l2_norms(&self.states(layer), self.d)
+    }
+    fn similarity(&self, layer: usize, patch: usize) -> Vec<f32> {
+        analysis::cosine_to(&self.states(layer), self.d, patch)
+    }
+    fn pca(&self, layer: usize) -> (Vec<f32>, Vec<f32>) {
+        let (rgb, explained) = analysis::pca_rgb(&self.states(layer), self.d);
+        (rgb, explained.to_vec())
+    }
+    fn rollout(&self, query: Option<usize>, fusion: &str) -> Vec<f32> {
+        let n = self.n();
+        let mut cache = self.rollouts.borrow_mut();
+        let matrix = cache.entry(fusion.to_owned()).or_insert_with(|| {
+            let layers: Vec<Vec<f32>> = (0..self.trace.attentions.len())
+                .map(|l| self.attention(l))
+                .collect();
+            analysis::rollout(&layers, n, Fusion::parse(fusion).expect("fusion"))
+        });
+        match query {
+            Some(q) => matrix[q * n..][..n].to_vec(),
+            None => analysis::mean_rows(matrix, n),
+        }
+    }
+    fn head_stats(&self) -> Vec<f32> {
+        (0..self.trace.attentions.len())
+            .flat_map(|l| analysis::head_stats(&self.attention(l), self.grid, self.patch_size))
+            .flatten()
+            .collect()
+    }
+    fn attention_row(&self, block: usize, head: usize, query: usize) -> Vec<f32> {
+        let n = self.n();
+        self.attention(block)[(head * n + query) * n..][..n].to_vec()
+    }
+    fn fused(&self, block: usize, query: usize, fusion: &str) -> Vec<f32> {
+        let n = self.n();
+        let attention = self.attention(block);
+        let rows: Vec<f32> = attention
+            .chunks_exact(n * n)
+            .flat_map(|head| head[query * n..][..n].to_vec())
+            .collect();
+        analysis::fuse_heads(&rows, n, Fusion::parse(fusion).expect("fusion"))
+    }
+    fn probe(&self, head: usize) -> Vec<f32> {
+        let n = self.n();
+        floats(self.trace.head_attention.as_ref().expect("a head"))[head * n..][..n].to_vec()
+    }
+    fn probe_mean(&self) -> Vec<f32> {
+        let probe = self.trace.head_attention.as_ref().expect("a head");
+        floats(&probe.get(0).and_then(|p| p.mean(0)).expect("mean"))
+    }
+    fn position_similarity(&self, patch: usize) -> Vec<f32> {
+        analysis::cosine_to(&self.positions, self.d, patch)
+    }
 }

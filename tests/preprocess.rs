@@ -3,6 +3,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+mod compare;
 mod shapes;
 
 use common::{fixtures, load_tensors, max_abs_diff, TestResult};

@@ -8,6 +8,8 @@
     tools/.venv/bin/python tools/make_fixtures.py --only tokenizer   # tests/fixtures/tokenizers (tools/tokenizer_fixtures.py)
     tools/.venv/bin/python tools/make_fixtures.py --only preprocess  # images/shapes + preprocess-shapes only
     tools/.venv/bin/python tools/make_fixtures.py --only jpeg        # images/jpeg + preprocess-jpeg only
+    tools/.venv/bin/python tools/make_fixtures.py --only realwidth   # models/realwidth-f16 (768 wide, 1 layer)
+    tools/.venv/bin/python tools/make_fixtures.py --only views       # demo-views.safetensors (numpy from HF's trace)
     tools/.venv/bin/python tools/make_text_fixtures.py              # the two-tower fixtures (text tower, scores, maps)
 
 Everything is seeded: rerunning it rewrites the same files. CI never runs this script.
@@ -504,13 +506,164 @@ def make_preprocess_jpeg() -> None:
     print(f"wrote {len(tensors)} cases, {len(list(JPEGS.iterdir()))} images ({total} bytes) in {JPEGS.relative_to(ROOT)}")
 
 
+# --- A real-width tower (issue 17): `--only realwidth` -----------------------------------------------
+
+REALWIDTH = FIXTURES / "models" / "realwidth-f16"
+
+
+def make_realwidth() -> None:
+    """tests/fixtures/models/realwidth-f16/: google/siglip-base-patch16-224's width (768, MLP 3072, 12
+    heads, 224 / 16: 196 patches) with one encoder layer and no pooling head, random weights saved in
+    f16 as a bare SiglipVisionModel, and transformers' outputs (eager; f32 arithmetic on the f16 values)
+    for tests/fixtures/images/large.png. It reaches what the tiny towers cannot: products 3072 deep
+    (twelve 256-deep blocks), outputs wider than one column chunk, the parallel GEMM path."""
+    config = SiglipVisionConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=1, num_attention_heads=12,
+                                image_size=224, patch_size=16, vision_use_head=False)
+    torch.manual_seed(0)
+    model = SiglipVisionModel(config)
+    randomize(model, seed=50)
+    image = Image.open(FIXTURES / "images" / "large.png")
+    save_checkpoint(model, REALWIDTH, torch.float16, processor(config, BICUBIC), image)
+    pixels = SiglipImageProcessorPil(size={"height": 224, "width": 224}, resample=BICUBIC)(
+        images=image, return_tensors="pt")["pixel_values"]
+    from safetensors.torch import load_file
+
+    assert torch.equal(pixels, load_file(FIXTURES / "preprocess.safetensors")["large.3.224"]), "large.3.224 moved"
+    sizes = {f.name: f.stat().st_size for f in REALWIDTH.iterdir()}
+    print(f"realwidth-f16: {sizes}")
+
+
+# --- What the page's views show, from transformers' trace (issue 17): `--only views` ------------------
+
+DEMO = ROOT / "www" / "models" / "demo"
+VIEW_PATCHES = [0, 31, 97, 195]  # patches for similarity and position similarity, queries for attention
+
+
+def pca_rgb(states: np.ndarray) -> tuple:
+    """The first three principal components of the rows (n, d), fitted on these rows: scores scaled to
+    [0, 1] per component, the sign fixed so the patch with the largest |score| is bright; and the
+    share of the variance each explains. (What src/analysis's `pca_rgb` promises, by SVD.)"""
+    centered = states - states.mean(axis=0)
+    u, s, _ = np.linalg.svd(centered, full_matrices=False)
+    explained = s[:3] ** 2 / np.sum(s**2)
+    rgb = np.empty((states.shape[0], 3))
+    for c in range(3):
+        vector = u[:, c]
+        sign = -1.0 if vector[np.argmax(np.abs(vector))] < 0 else 1.0
+        scores = sign * vector * s[c]
+        rgb[:, c] = (scores - scores.min()) / (scores.max() - scores.min())
+    return rgb, explained, s[:4] ** 2
+
+
+def cosine_to(rows: np.ndarray, index: int) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1)
+    return rows @ rows[index] / (norms * norms[index])
+
+
+FUSIONS = {"mean": lambda a: a.mean(axis=0), "max": lambda a: a.max(axis=0), "min": lambda a: a.min(axis=0)}
+
+
+def rollout(attentions: list, fusion: str) -> np.ndarray:
+    """Attention rollout (Abnar & Zuidema, 2020): per layer the heads fused, + I, rows renormalised,
+    multiplied from the first layer to the last (the newest applied last). (n, n)."""
+    n = attentions[0].shape[-1]
+    result = np.eye(n)
+    for attention in attentions:  # (heads, n, n)
+        a = FUSIONS[fusion](attention) + np.eye(n)
+        a = a / a.sum(axis=1, keepdims=True)
+        result = a @ result
+    return result
+
+
+def head_stats(attention: np.ndarray, grid: int, patch_size: int) -> np.ndarray:
+    """Per head: mean attention distance in pixels (between patch centres, weighted by attention,
+    averaged over queries) and mean row entropy in nats. (heads, n, n) → (heads, 2)."""
+    y, x = np.divmod(np.arange(grid * grid), grid)
+    distance = np.sqrt((y[:, None] - y[None, :]) ** 2 + (x[:, None] - x[None, :]) ** 2) * patch_size
+    n = grid * grid
+    p = attention
+    entropy = -np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+    return np.stack([(p * distance).sum(axis=(1, 2)) / n, entropy.sum(axis=(1, 2)) / n], axis=1)
+
+
+def colormap_table(name: str) -> np.ndarray:
+    """matplotlib's 256-entry table as 8-bit RGB."""
+    from matplotlib import colormaps
+
+    return np.round(np.asarray(colormaps[name].colors)[:, :3] * 255).astype(np.uint8)
+
+
+def make_views() -> None:
+    """tests/fixtures/demo-views.safetensors: what each of the page's views shows for the demo checkpoint
+    (www/models/demo) on tests/fixtures/images/large.png, computed in float64 with numpy from
+    transformers' trace (eager) — not from ours, so a bug in the shared path (wasm's analysis, the
+    worker's memo, the colour map) shows. Keys (f32 unless said; VIEW_PATCHES in the metadata):
+    norms (layers + 1, n); similarity (layers + 1, patches, n); pca_rgb (layers + 1, n, 3) and
+    pca_explained (layers + 1, 3) — with pca_eigenvalues (layers + 1, 4) to judge how well defined each
+    component is; rollout.{mean,max,min} (patches + 1, n): the rows of the patches, then the mean over
+    all queries; head_stats (layers, heads, 2): distance in pixels, entropy in nats; attention
+    (layers, heads, patches, n): transformers' rows; fused.{mean,max,min} (layers, patches, n); probe
+    (heads, n); probe_mean (n); position_similarity (patches, n); viridis, magma (256, 3) u8: matplotlib's
+    tables."""
+    from safetensors.torch import load_file
+
+    model = SiglipModel.from_pretrained(DEMO, attn_implementation="eager")
+    vision = vision_of(model)
+    vision.config._attn_implementation = "eager"
+    image_processor = SiglipImageProcessorPil.from_pretrained(DEMO)
+    pixel_values = image_processor(images=Image.open(FIXTURES / "images" / "large.png"), return_tensors="pt")[
+        "pixel_values"]
+    assert torch.equal(pixel_values, load_file(FIXTURES / "preprocess.safetensors")["large.3.224"])
+    out = reference(vision, pixel_values)
+    demo = load_file(FIXTURES / "demo-reference.safetensors")
+    for key in demo:  # the same outputs up to float rounding (thread counts differ between runs)
+        scale = float(demo[key].abs().max())
+        assert torch.allclose(out[key], demo[key], rtol=0, atol=1e-6 * scale), f"{key}: the demo is not the one referenced"
+    config = vision.config
+    grid = config.image_size // config.patch_size
+    layers = config.num_hidden_layers
+    states = [out[f"hidden_states.{i}"][0].double().numpy() for i in range(layers + 1)]
+    attentions = [out[f"attentions.{i}"][0].double().numpy() for i in range(layers)]
+
+    tensors = {
+        "norms": np.stack([np.linalg.norm(h, axis=1) for h in states]),
+        "similarity": np.stack([np.stack([cosine_to(h, p) for p in VIEW_PATCHES]) for h in states]),
+        "head_stats": np.stack([head_stats(a, grid, config.patch_size) for a in attentions]),
+        "attention": out_rows(out, layers),
+        "probe": out["head_attention"][0].double().numpy(),
+        "probe_mean": out["head_attention"][0].double().numpy().mean(axis=0),
+    }
+    pca = [pca_rgb(h) for h in states]
+    tensors["pca_rgb"] = np.stack([p[0] for p in pca])
+    tensors["pca_explained"] = np.stack([p[1] for p in pca])
+    tensors["pca_eigenvalues"] = np.stack([p[2] for p in pca])
+    for fusion in FUSIONS:
+        matrix = rollout(attentions, fusion)
+        tensors[f"rollout.{fusion}"] = np.concatenate([matrix[VIEW_PATCHES], matrix.mean(axis=0, keepdims=True)])
+        tensors[f"fused.{fusion}"] = np.stack([FUSIONS[fusion](a[:, VIEW_PATCHES]) for a in attentions])
+    positions = vision.embeddings.position_embedding.weight.detach().double().numpy()
+    tensors["position_similarity"] = np.stack([cosine_to(positions, p) for p in VIEW_PATCHES])
+    tensors = {k: torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32)) for k, v in tensors.items()}
+    for name in ("viridis", "magma"):
+        tensors[name] = torch.from_numpy(colormap_table(name))
+    save_file(tensors, FIXTURES / "demo-views.safetensors", metadata={"patches": json.dumps(VIEW_PATCHES)})
+    gaps = [float(e[2] / e[3]) for e in tensors["pca_eigenvalues"].double().numpy()]
+    print(f"wrote demo-views.safetensors ({len(tensors)} tensors); PCA λ3/λ4 per layer: {gaps}")
+
+
+def out_rows(out: dict, layers: int) -> np.ndarray:
+    """transformers' attention rows of the VIEW_PATCHES queries: (layers, heads, patches, n)."""
+    return np.stack([out[f"attentions.{i}"][0][:, VIEW_PATCHES].double().numpy() for i in range(layers)])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base224", type=Path, help="write only the base-224 checkpoint and reference here")
     parser.add_argument("--so400m", type=Path, help="write only a random so400m-384 vision tower here")
-    parser.add_argument("--only", choices=["tokenizer", "preprocess", "jpeg"],
-                        help="tokenizer: tests/fixtures/tokenizers; preprocess: images/shapes/ and preprocess-shapes.safetensors;"
-                             " jpeg: images/jpeg/ and preprocess-jpeg.safetensors")
+    parser.add_argument("--only", choices=["tokenizer", "preprocess", "jpeg", "realwidth", "views"],
+                        help="tokenizer: tests/fixtures/tokenizers; preprocess: images/shapes/ and preprocess-shapes.safetensors; "
+                             "jpeg: images/jpeg/ and preprocess-jpeg.safetensors; "
+                             "realwidth: models/realwidth-f16; views: demo-views.safetensors")
     args = parser.parse_args()
     if args.only == "tokenizer":
         from tokenizer_fixtures import make_tokenizers
@@ -523,6 +676,12 @@ def main() -> None:
         return
     if args.only == "jpeg":
         make_preprocess_jpeg()
+        return
+    if args.only == "realwidth":
+        make_realwidth()
+        return
+    if args.only == "views":
+        make_views()
         return
     if args.base224:
         make_base224(args.base224)

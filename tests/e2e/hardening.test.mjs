@@ -46,14 +46,23 @@ test("the Content-Security-Policy is in place and an injected inline script does
   assert.equal(policy, POLICY);
   assert.deepEqual(await page.evaluate(() => window.__csp), [], "no violations while loading, running and drawing");
   const ran = await page.evaluate(async () => {
+    // No sleeping for "long enough": each step waits for the event that settles it.
+    let scriptReports = 0;
+    const bothReported = new Promise((resolve) => {
+      document.addEventListener("securitypolicyviolation", (e) => e.violatedDirective.startsWith("script-src") && ++scriptReports === 2 && resolve());
+    });
     const script = document.createElement("script");
     script.textContent = "window.__inline = 1";
-    document.body.append(script);
+    document.body.append(script); // an inline script runs, or is refused, as it is inserted
     const img = document.createElement("img");
     img.setAttribute("onerror", "window.__handler = 1");
+    // Listeners run in the order they were added: once this one runs, the attribute's handler (added
+    // first) has run or been refused.
+    const failed = new Promise((resolve) => img.addEventListener("error", resolve));
     img.src = "data:,not-an-image";
     document.body.append(img);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await failed;
+    if (!window.__inline && !window.__handler) await bothReported; // the two refusals, reported
     img.remove();
     return { inline: window.__inline, handler: window.__handler, violations: window.__csp.splice(0) };
   });
@@ -79,7 +88,7 @@ test("file names are shown as text, never as HTML", async () => {
   ]);
   await h.waitPhase("done");
   assert.match(await page.textContent("#facts"), new RegExp(`local: ${model.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await page.evaluate(() => window.siglipLens.set({})); // every redraw the load queued is done
   assert.equal(await page.evaluate(() => document.querySelectorAll('img[src="x"]').length), 0, "no element was made from a name");
   assert.equal(await page.evaluate(() => window.__pwned), undefined);
   assert.deepEqual(await page.evaluate(() => window.__csp), [], "nothing even tried to run");

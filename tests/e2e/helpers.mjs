@@ -8,6 +8,25 @@ import { chromium } from "playwright-core";
 import { colorize, valueRange } from "../../www/colormap.js";
 
 export const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
+
+/**
+ * The seed of the patches `assertStillWorks` picks: TEST_SEED from the environment, else a new one per
+ * run, printed so that a failure can be replayed (`TEST_SEED=… node --test tests/e2e/<file>`).
+ */
+export const SEED = process.env.TEST_SEED ? Number(process.env.TEST_SEED) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+console.log(`# TEST_SEED=${SEED}`);
+
+/** mulberry32: a small seeded generator of floats in [0, 1). */
+function seeded(seed) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
 export const LAUNCH = {
   executablePath: "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
@@ -38,6 +57,7 @@ export async function openDemoPage(server) {
 }
 
 export function pageHelpers(page) {
+  const random = seeded(SEED);
   /** Sets a phase no load ever reports, so the next waitPhase sees a new phase, not the old one. */
   const mark = () => page.evaluate(() => (document.documentElement.dataset.state = "test"));
   const phase = () => page.evaluate(() => document.documentElement.dataset.state);
@@ -68,13 +88,13 @@ export function pageHelpers(page) {
   const request = (method, ...args) => page.evaluate(async ([m, a]) => Array.from(await window.siglipLens.request(m, ...a)), [method, args]);
 
   /** Asserts the canvas shows exactly `values` through the colour map on their own min/max. */
-  async function assertMap(selector, values) {
+  async function assertMap(selector, values, what = "") {
     const drawn = await page.evaluate((sel) => {
       const c = document.querySelector(sel);
       return { width: c.width, data: Array.from(c.getContext("2d").getImageData(0, 0, c.width, c.height).data) };
     }, selector);
-    assert.equal(drawn.width, Math.sqrt(values.length), `${selector} is one pixel per patch`);
-    assert.deepEqual(drawn.data, Array.from(colorize(values, valueRange(values), "viridis")), `${selector} shows the wasm values`);
+    assert.equal(drawn.width, Math.sqrt(values.length), `${selector} is one pixel per patch ${what}`);
+    assert.deepEqual(drawn.data, Array.from(colorize(values, valueRange(values), "viridis")), `${selector} shows the wasm values ${what}`);
   }
 
   /**
@@ -87,10 +107,10 @@ export function pageHelpers(page) {
     assert.ok(i, "a model is still loaded");
     if (model) assert.equal(i.id, model, "the previous model is still the loaded one");
     if (image) assert.match(await page.textContent("#original-note"), new RegExp(`^${image.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:`), "the previous image is still shown");
-    const patch = Math.floor(Math.random() * i.numPatches);
+    const patch = Math.floor(random() * i.numPatches);
     const block = 1 + (patch % i.numLayers);
     await page.evaluate(([p, b]) => window.siglipLens.set({ view: "attention", patch: p, head: 0, block: b, layer: 0 }), [patch, block]);
-    await assertMap("[data-view=attention]", await request("attentionRow", block - 1, 0, patch));
+    await assertMap("[data-view=attention]", await request("attentionRow", block - 1, 0, patch), `patch ${patch}, block ${block} (TEST_SEED=${SEED})`);
   }
 
   /** Picks files in an <input type=file>: [{name, buffer, mimeType}]. */

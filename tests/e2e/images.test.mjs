@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { startServer, WWW } from "./server.mjs";
 import { openDemoPage, SHOTS } from "./helpers.mjs";
 import { png, bombPng, animatedGif, cmykJpeg, withExifOrientation } from "./fixtures.mjs";
+import { assertAbs } from "./compare.mjs";
 
 let server;
 let browser;
@@ -67,7 +68,7 @@ function meanColor(seen, y0, y1) {
   return sum.map((s) => s / ((y1 - y0) * seen.width));
 }
 
-const near = (got, want, tolerance, what) => assert.ok(got.every((v, i) => Math.abs(v - want[i]) <= tolerance), `${what}: got ${got.map(Math.round)}, want ${want}`);
+const near = (got, want, tolerance, what) => assertAbs(`${what}: got ${Array.from(got, Math.round)}, want ${want}`, got, want, tolerance);
 
 /** A JPEG from the page's own encoder: a `width` × `height` white canvas with a red bar on the left. */
 function canvasJpeg(width, height, bar) {

@@ -128,13 +128,20 @@ test("a second model picked while the first is downloading: the first is abandon
   const alt = serveFolder("alt", ALT);
   server.slow.add("/slow/model.safetensors");
   const waitDownloading = () => page.waitForFunction(() => /^weights: .* \/ /.test(document.querySelector("#progress-text").textContent));
+  // Whatever the first load could still do has happened: its download has ended on the server (aborted
+  // — or, were it not, sent to its end), and a round trip through the worker has followed.
+  const settleFirst = async () => {
+    await server.ended("/slow/model.safetensors");
+    await h.request("attentionRow", 0, 0, 0);
+    await page.evaluate(() => window.siglipLens.set({}));
+  };
 
   // URL, then another URL.
   await loadUrl(slow);
   await waitDownloading();
   await loadUrl(alt);
   await h.waitPhase("done");
-  await new Promise((resolve) => setTimeout(resolve, 400)); // anything late from the first would land now
+  await settleFirst();
   let i = await h.info();
   assert.deepEqual([i.id, i.numLayers], [alt, 2], "the second model is the loaded one, whole");
   assert.equal(await h.phase(), "done");
@@ -152,7 +159,7 @@ test("a second model picked while the first is downloading: the first is abandon
     { name: "model.safetensors", mimeType: "application/octet-stream", buffer: ALT.weights },
   ]);
   await h.waitPhase("done");
-  await new Promise((resolve) => setTimeout(resolve, 400));
+  await settleFirst();
   i = await h.info();
   assert.deepEqual([i.id, i.numLayers], ["local: model.safetensors", 2]);
   assert.equal(await h.alert(), "");

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { startServer, WWW } from "./server.mjs";
 import { colorize, valueRange, rgbToRgba } from "../../www/colormap.js";
+import { assertAbs } from "./compare.mjs";
 
 const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
 const WEIGHTS = "/models/demo/model.safetensors";
@@ -31,6 +32,13 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1360, height: 1000 }, acceptDownloads: true });
   await context.addInitScript(() => {
     document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
+    // Every message the page sends its worker, by type ("load", "run", "query", …).
+    window.__toWorker = [];
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (message, ...rest) {
+      window.__toWorker.push(message?.type);
+      return post.call(this, message, ...rest);
+    };
   });
   page = await context.newPage();
   page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -221,7 +229,7 @@ test("clicking a patch, switching layer and head redraws exactly the wasm values
   assert.equal(points.length, 16);
   const stats = await request("headStats");
   const target = points.find((p) => p.layer === 1 && p.head === 3);
-  assert.ok(Math.abs(target.distance - stats[(1 * 4 + 3) * 2]) < 1e-4);
+  assertAbs("the dot's distance", [target.distance], [stats[(1 * 4 + 3) * 2]], 1e-4);
   const box = await page.locator("[data-view=head-stats]").boundingBox();
   await page.mouse.click(box.x + target.x, box.y + target.y);
   await settle();
@@ -242,7 +250,13 @@ test("clicking a patch, switching layer and head redraws exactly the wasm values
   for (const part of ["view=params", "block=2", "head=3", "patch=15", "layer=2"]) assert.ok(hash.includes(part), `${part} in ${hash}`);
 });
 
-test("redraws without re-running the model, fast (p95 printed)", async () => {
+test("redraws without re-running the model or touching the network (timings printed)", async () => {
+  // What must hold is counted: the worker gets queries only (no "run", no "load") and the server no
+  // request. The times are printed, not bounded: a wall-clock bound fails on a busy machine, and one
+  // loose enough not to (500 ms) would pass a redraw that re-ran the demo's whole forward.
+  const sent = () => page.evaluate(() => window.__toWorker.slice());
+  const before = await sent();
+  const requests = server.requests.length;
   const times = await page.evaluate(async () => {
     const lens = window.siglipLens;
     const out = [];
@@ -258,16 +272,17 @@ test("redraws without re-running the model, fast (p95 printed)", async () => {
     }
     return out;
   });
+  const during = (await sent()).slice(before.length);
+  assert.deepEqual([...new Set(during)], ["query"], "only queries went to the worker: the model did not run again");
+  assert.deepEqual(server.requests.slice(requests), [], "no network during redraws");
   const sorted = times.map((t) => t.ms).sort((a, b) => a - b);
   const p95 = sorted[Math.floor(sorted.length * 0.95)];
   const byView = Object.fromEntries(["attention", "embeddings", "rollout", "probe"].map((v) => {
     const ms = times.filter((t) => t.view === v).map((t) => t.ms).sort((a, b) => a - b);
     return [v, ms[Math.floor(ms.length * 0.95)].toFixed(1)];
   }));
-  console.log(`# redraw (request + draw) over ${sorted.length} changes: median ${sorted[sorted.length >> 1].toFixed(1)} ms, p95 ${p95.toFixed(1)} ms; p95 by view ${JSON.stringify(byView)}`);
-  assert.ok(p95 < 500, `p95 redraw ${p95} ms`);
-  const runs = server.requests.length;
-  assert.equal(server.requests.length, runs, "no network during redraws");
+  const forward = (await page.evaluate(() => window.siglipLens.timings)).forward;
+  console.log(`# redraw (request + draw) over ${sorted.length} changes: median ${sorted[sorted.length >> 1].toFixed(1)} ms, p95 ${p95.toFixed(1)} ms; p95 by view ${JSON.stringify(byView)}; the forward took ${forward.toFixed(1)} ms`);
 });
 
 test("every view exports a PNG download, and screenshots of each view are saved", async () => {

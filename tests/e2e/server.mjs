@@ -14,7 +14,8 @@ export { WWW };
  * ignoreRange: Set(paths answered 200 despite a Range header), slow: Set(paths whose Range answers
  * trickle out at about 160 kB/s, to watch progress and cancel), files: Map(path -> Buffer, or
  * {size, read(start, end) -> Buffer} for a large virtual file), dropOnce: Map(path -> n: the next
- * answer for path sends n body bytes, then the server closes the connection), close()}.
+ * answer for path sends n body bytes, then the server closes the connection), ended(path) -> Promise
+ * (every such answer for path has ended), close()}.
  */
 export async function startServer() {
   const bytesSent = new Map();
@@ -23,19 +24,24 @@ export async function startServer() {
   const slow = new Set();
   const files = new Map();
   const dropOnce = new Map();
+  const open = new Map(); // path -> answers from memory (or slowed, or dropped) still being sent
   const count = (path, n) => bytesSent.set(path, (bytesSent.get(path) ?? 0) + n);
   const server = http.createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     const onDisk = !path.includes("..") && existsSync(WWW + path.slice(1)) && !path.endsWith("/");
     if (files.has(path) || (onDisk && ((slow.has(path) && req.headers.range) || dropOnce.has(path)))) {
       const body = files.get(path) ?? readFileSync(WWW + path.slice(1));
+      open.set(path, (open.get(path) ?? 0) + 1);
       return serveBytes(req, res, body, {
         range: ignoreRange.has(path) ? null : req.headers.range ?? null,
         slow: slow.has(path),
         dropAfter: dropOnce.get(path),
         count: (n) => count(path, n),
         dropped: () => dropOnce.delete(path),
-        done: (status) => requests.push({ path, range: req.headers.range ?? null, status }),
+        done: (status) => {
+          open.set(path, open.get(path) - 1);
+          requests.push({ path, range: req.headers.range ?? null, status });
+        },
       });
     }
     if (ignoreRange.has(path)) delete req.headers.range;
@@ -61,6 +67,10 @@ export async function startServer() {
     slow,
     files,
     dropOnce,
+    /** Resolves once every answer for `path` served from memory has ended: sent whole, or closed. */
+    async ended(path) {
+      while ((open.get(path) ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
     close: () => new Promise((resolve) => {
       server.closeAllConnections?.();
       server.close(resolve);

@@ -11,6 +11,7 @@ import { startServer, WWW } from "./server.mjs";
 import { openBrowser, pageHelpers, SHOTS } from "./helpers.mjs";
 import { parseSafetensors, readTensors, writeSafetensors } from "./fixtures.mjs";
 import { scoreRows, softmax } from "../../www/scores.js";
+import { assertAbs, maxAbs } from "./compare.mjs";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
 const TEXT = `${FIXTURES}models/siglip-text/`;
@@ -119,12 +120,7 @@ function textRanges(path = `${TEXT}model.safetensors`) {
   return { n, ranges: text.map(([, t]) => [8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]]), bytes: text.reduce((s, [, t]) => s + t.data_offsets[1] - t.data_offsets[0], 0) };
 }
 
-const within = (a, b, tol) => Math.abs(a - b) <= tol;
-const worst = (a, b) => {
-  assert.equal(a.length, b.length, "lengths differ");
-  return a.reduce((m, v, i) => (Number.isNaN(v) || Number.isNaN(b[i]) ? NaN : Math.max(m, Math.abs(v - b[i]))), 0);
-};
-const maxAbs = (values) => values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+const within = (a, b, tol) => Math.abs(a - b) <= tol; // one number: NaN fails `<=`
 
 /** Waits until the occlusion figure shows a finished run (its data-forwards set) for `label`. */
 async function waitOcclusion(page, label) {
@@ -209,7 +205,7 @@ test("?labels= scores after the image: done only then; rows, bars and numbers ar
   const table = await h.request("scoreTable", LABELS);
   const T = LABELS.length;
   const logits = REFERENCE.tensors.logits_per_image;
-  const scale = maxAbs(logits);
+  const scale = maxAbs("logits", logits);
   shown.forEach((row, k) => {
     const i = USED[k][1];
     assert.equal(row.cos, table[k], "cos is the wasm value");
@@ -280,11 +276,11 @@ test("both maps are the wasm values and transformers'; a second label reuses the
     await page.waitForFunction((l) => document.querySelector("[data-view=text-value]").closest("figure").querySelector(".title").textContent.includes(l), label);
     const values = await h.request("valuePath", label);
     await h.assertMap("[data-view=text-value]", values);
-    assert.ok(worst(values, vp.slice(i * N, (i + 1) * N)) <= 1e-5, `value path of ${label} vs transformers`);
+    assertAbs(`value path of ${label} vs transformers`, values, vp.slice(i * N, (i + 1) * N), 1e-5);
     const drops = await h.request("logitDrops", label, 3);
     await h.assertMap("[data-view=text-occlusion]", drops);
     const ref = REFERENCE.tensors.occlusion_3.slice(i * N, (i + 1) * N);
-    assert.ok(worst(drops, ref) <= 1e-4 * maxAbs(ref), `occlusion (3 × 3) of ${label} vs transformers: ${worst(drops, ref)}`);
+    assertAbs(`occlusion (3 × 3) of ${label} vs transformers`, drops, ref, 1e-4 * maxAbs("occlusion_3", ref));
   }
   assert.match(await page.textContent(".text-maps"), /reused the 16 occluded images .* no new forward/);
   assert.match(await page.textContent(".text-maps"), /fast heuristic/);
@@ -297,7 +293,7 @@ test("both maps are the wasm values and transformers'; a second label reuses the
   const drops = await h.request("logitDrops", label, 1);
   await h.assertMap("[data-view=text-occlusion]", drops);
   const ref = REFERENCE.tensors.occlusion_1.slice(i * N, (i + 1) * N);
-  assert.ok(worst(drops, ref) <= 1e-4 * maxAbs(ref), `occlusion (1 × 1) vs transformers: ${worst(drops, ref)}`);
+  assertAbs("occlusion (1 × 1) vs transformers", drops, ref, 1e-4 * maxAbs("occlusion_1", ref));
   await page.locator("section.panel.text").screenshot({ path: `${SHOTS}text-maps.png` });
 });
 
@@ -381,7 +377,7 @@ test("local files: the tokenizer comes from the files picked, or its absence is 
   await h.waitPhase("done");
   const shown = await rows(page);
   const logits = REFERENCE.tensors.logits_per_image;
-  shown.forEach((row, k) => assert.ok(within(row.logit, logits[USED[k][1]], 1e-4 * maxAbs(logits)), row.label));
+  shown.forEach((row, k) => assert.ok(within(row.logit, logits[USED[k][1]], 1e-4 * maxAbs("logits", logits)), row.label));
   assert.match(await page.textContent(".text-facts"), /read from local files/);
 });
 
@@ -422,7 +418,7 @@ test("every wasm build and f16 weights give transformers' scores", async () => {
     assert.equal(shown.length, LABELS.length);
     shown.forEach((row, k) => {
       const ref = logits[USED[k][1]];
-      assert.ok(within(row.logit, ref, tolerance * maxAbs(logits)), `${extra}: logit of ${row.label} ${row.logit} vs ${ref}`);
+      assert.ok(within(row.logit, ref, tolerance * maxAbs("logits", logits)), `${extra}: logit of ${row.label} ${row.logit} vs ${ref}`);
     });
     assert.match(await page.textContent(".text-facts"), new RegExp(`held in ${storage}`));
   }

@@ -2,6 +2,7 @@
 //! `tools/make_fixtures.py --only preprocess`), shared by tests/preprocess.rs and tests/web.rs: each
 //! key `{file}.{resample}.{height}x{width}` holds SiglipImageProcessorPil's pixel_values for
 //! tests/fixtures/images/shapes/{file}, stored as the 8-bit levels they are made of, (1, 3, h, w).
+//! Both test files declare `mod compare;` beside `mod shapes;`.
 #![allow(dead_code)]
 
 use candle_core::{DType, Device};
@@ -111,7 +112,8 @@ impl Case {
             .flatten_all()
             .and_then(|t| t.to_vec1::<f32>())
             .map_err(|e| e.to_string())?;
-        let (mut max_levels, mut sum, mut over, mut max_pixel_values) = (0u32, 0f64, 0usize, 0f32);
+        let (mut max_levels, mut over) = (0u32, 0usize);
+        let mut expected = Vec::with_capacity(3 * h * w);
         for c in 0..3 {
             for i in 0..h * w {
                 let theirs = self.levels[c * h * w + i];
@@ -119,19 +121,16 @@ impl Case {
                 let levels = level.abs_diff(theirs) as u32;
                 max_levels = max_levels.max(levels);
                 over += (levels > 1) as usize;
-                let expected = ((theirs as f64 * (1.0 / 255.0)) as f32 - 0.5) / 0.5;
-                let value = values[c * h * w + i];
-                let diff = (value - expected).abs();
-                if !diff.is_finite() {
-                    return Err(format!(
-                        "{}: pixel value {value} (want {expected})",
-                        self.key
-                    ));
-                }
-                max_pixel_values = max_pixel_values.max(diff);
-                sum += diff as f64;
+                expected.push(((theirs as f64 * (1.0 / 255.0)) as f32 - 0.5) / 0.5);
             }
         }
+        // Lengths and NaN checked here, so the mean below sees finite values only.
+        let max_pixel_values = crate::compare::max_abs_diff(&self.key, &values, &expected)?;
+        let sum: f64 = values
+            .iter()
+            .zip(&expected)
+            .map(|(v, e)| (v - e).abs() as f64)
+            .sum();
         let n = (3 * h * w) as f64;
         Ok(Diff {
             max_levels,
